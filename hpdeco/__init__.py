@@ -1,0 +1,41 @@
+"""hpdeco: hyperparameter tuning for Keras that fits into the code you already have."""
+
+from hpdeco.errors import (
+    ConfigError,
+    HpdecoError,
+    ObjectiveError,
+    SpaceError,
+    StoreError,
+    StudyNotFound,
+    TrialPruned,
+    UsageError,
+)
+from hpdeco.search import Search, search
+from hpdeco.space import hp
+from hpdeco.study import SpaceChangedWarning, Study, load_study
+from hpdeco.trial import Trial, TrialRecord, TrialState
+from hpdeco.tunable import tunable
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "ConfigError",
+    "HpdecoError",
+    "ObjectiveError",
+    "Search",
+    "SpaceChangedWarning",
+    "SpaceError",
+    "StoreError",
+    "Study",
+    "StudyNotFound",
+    "Trial",
+    "TrialPruned",
+    "TrialRecord",
+    "TrialState",
+    "UsageError",
+    "__version__",
+    "hp",
+    "load_study",
+    "search",
+    "tunable",
+]

@@ -1,0 +1,39 @@
+"""The one error hierarchy of hpdeco: every error the library raises is an ``HpdecoError``."""
+
+from __future__ import annotations
+
+
+class HpdecoError(Exception):
+    """Base class of every error hpdeco raises."""
+
+
+class UsageError(HpdecoError):
+    """A mistake in how the search is set up; it would fail every trial alike.
+
+    ``with trial:`` does not swallow these: they propagate so the search stops at once
+    instead of burning every trial on the same mistake.
+    """
+
+
+class SpaceError(UsageError, ValueError):
+    """A hyperparameter specification breaks a rule (bad range, unknown sampling, conflict)."""
+
+
+class ObjectiveError(UsageError, ValueError):
+    """The objective cannot be read: unknown direction, metric missing from Keras' logs."""
+
+
+class ConfigError(UsageError, ValueError):
+    """A bad option to ``search()``, ``tune()``, a sampler or a pruner."""
+
+
+class StoreError(HpdecoError, RuntimeError):
+    """The store cannot be used: not an hpdeco store, newer schema, unreadable file."""
+
+
+class StudyNotFound(HpdecoError, LookupError):
+    """No study of that name in the store."""
+
+
+class TrialPruned(HpdecoError):
+    """Raise inside ``with trial:`` (or let a pruning callback end ``fit``) to prune a trial."""

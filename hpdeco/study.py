@@ -1,0 +1,192 @@
+"""A study: one objective, its space, and every trial, backed by the store.
+
+``hpdeco.search`` runs one; :func:`load_study` opens one read-only for analysis.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from hpdeco.errors import SpaceError, StudyNotFound
+from hpdeco.space import Param, param_from_dict
+from hpdeco.store import Store, StudyRow, open_store
+from hpdeco.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hpdeco.pruners import Pruner
+    from hpdeco.samplers import Sampler
+
+
+class SpaceChangedWarning(UserWarning):
+    """The code declares a parameter differently from the stored study (the space changed)."""
+
+
+class Study:
+    """The trials of one objective in one store, and the space they were drawn from."""
+
+    def __init__(
+        self,
+        store: Store,
+        row: StudyRow,
+        *,
+        sampler: Sampler | None = None,
+        pruner: Pruner | None = None,
+    ) -> None:
+        from hpdeco.pruners import NoPruner
+
+        self.store = store
+        self.id = row.id
+        self.name = row.name
+        self.objective = row.objective
+        self.direction = row.direction
+        self.settings: dict[str, Any] = dict(row.settings)
+        self.space: dict[str, Param] = {n: param_from_dict(d) for n, d in row.space.items()}
+        self.sampler = sampler
+        self.pruner = pruner if pruner is not None else NoPruner()
+        self._declared: dict[str, Param] = {}
+        self._finished: list[TrialRecord] = []
+        self._seq = 0
+        self.refresh()
+
+    # -- direction ----------------------------------------------------------------------------
+
+    def is_better(self, a: float, b: float) -> bool:
+        """Whether value ``a`` beats value ``b`` in this study's direction."""
+        return a > b if self.direction == "max" else a < b
+
+    def best_of(self, values: Iterable[float]) -> float:
+        return max(values) if self.direction == "max" else min(values)
+
+    # -- trials -------------------------------------------------------------------------------
+
+    def refresh(self) -> list[TrialRecord]:
+        """Pull trials finished since the last refresh (by this or any other process)."""
+        new, self._seq = self.store.finished_since(self.id, self.objective, self._seq)
+        self._finished.extend(new)
+        return new
+
+    @property
+    def finished(self) -> list[TrialRecord]:
+        """Finished trials (COMPLETE, PRUNED, FAIL) in the order they finished, as of the last
+        refresh. Samplers and pruners read this."""
+        return self._finished
+
+    @property
+    def trials(self) -> list[TrialRecord]:
+        """Every trial of the study, running ones included, by number (read fresh)."""
+        return self.store.trials(self.id, self.objective)
+
+    @property
+    def best(self) -> TrialRecord | None:
+        """The COMPLETE trial with the best value (the earliest among equals), or None."""
+        self.refresh()
+        best: TrialRecord | None = None
+        for record in self._finished:
+            if record.state is not TrialState.COMPLETE or record.value is None:
+                continue
+            if best is None or self.is_better(record.value, best.value):  # type: ignore[arg-type]
+                best = record
+            elif record.value == best.value and record.number < best.number:
+                best = record
+        return best
+
+    def finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        value: float | None,
+        step: int | None,
+        reason: str | None,
+        traceback: str | None,
+    ) -> None:
+        if not self.store.finish_trial(trial_id, self.id, state, value, step, reason, traceback):
+            warnings.warn(
+                f"study {self.name!r}: a trial was already ended elsewhere (recovered as lost?);"
+                f" its {state.value} result was not written",
+                stacklevel=3,
+            )
+
+    # -- the space ----------------------------------------------------------------------------
+
+    def declare(self, param: Param) -> None:
+        """Check ``param`` against what this run declared and record it in the stored space."""
+        self.declare_many([param])
+
+    def declare_many(self, params: Iterable[Param]) -> None:
+        changed: list[str] = []
+        added = False
+        for param in params:
+            known = self._declared.get(param.name)
+            if known is not None:
+                if known != param:
+                    raise SpaceError(
+                        f"hyperparameter {param.name!r} is declared twice with different "
+                        f"specifications: {type(known).__name__} {known.describe()} and "
+                        f"{type(param).__name__} {param.describe()} "
+                        f"({'; '.join(known.changes(param))}); give each its own name"
+                    )
+                continue
+            self._declared[param.name] = param
+            stored = self.space.get(param.name)
+            if stored == param:
+                continue
+            if stored is not None:
+                changed.append(f"{param.name!r}: {', '.join(stored.changes(param))}")
+            self.space[param.name] = param
+            added = True
+        if changed:
+            warnings.warn(
+                f"study {self.name!r}: the space changed since it was stored: "
+                + "; ".join(changed)
+                + ". Earlier trials keep their values; use a new study name to start afresh.",
+                SpaceChangedWarning,
+                stacklevel=4,
+            )
+        if added and not self.store.read_only:
+            self.store.save_space(self.id, {n: p.to_dict() for n, p in self.space.items()})
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def summary(self) -> str:
+        """A few lines: the study, its trials by state, and the best trial."""
+        counts = self.store.count(self.id)
+        total = sum(counts.values())
+        states = ", ".join(f"{s.value} {counts[s]}" for s in TrialState if counts.get(s))
+        lines = [
+            f"study {self.name!r} in {self.store.path}: {self.objective} ({self.direction})",
+            f"trials: {total}" + (f" ({states})" if states else ""),
+        ]
+        best = self.best
+        if best is None:
+            lines.append("best: none yet (no COMPLETE trial)")
+        else:
+            where = f" at step {best.best_step}" if best.best_step is not None else ""
+            lines.append(f"best: trial {best.number}, {self.objective}={best.value:.6g}{where}")
+            lines.extend(f"  {name} = {value!r}" for name, value in best.params.items())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<Study {self.name!r} {self.objective} ({self.direction}) in {self.store.path}>"
+
+
+def load_study(name: str, *, store: str | os.PathLike[str] | Store | None = None) -> Study:
+    """Open a stored study read-only, for analysis.
+
+    >>> study = hpdeco.load_study("quickstart", store="hpdeco.db")
+    >>> study.best.params
+    """
+    opened = open_store(store, read_only=True)
+    row = opened.study(name)
+    if row is None:
+        names = [s.name for s in opened.studies()]
+        raise StudyNotFound(
+            f"study={name!r} is not in store {opened.path!r}; "
+            + (f"it holds {', '.join(map(repr, names))}" if names else "it holds no study yet")
+        )
+    return Study(opened, row)

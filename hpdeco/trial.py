@@ -1,0 +1,297 @@
+"""Trials: the live handle a search hands out (``Trial``) and the frozen row it leaves
+behind (``TrialRecord``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import traceback as tb
+import warnings
+from collections.abc import Mapping
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from hpdeco.errors import TrialPruned, UsageError
+from hpdeco.space import Param
+
+if TYPE_CHECKING:
+    from hpdeco.study import Study
+
+
+class TrialState(str, enum.Enum):
+    """Where a trial stands. Finished states are COMPLETE, PRUNED and FAIL."""
+
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialRecord:
+    """A trial as stored: what it tried, what it reported and how it ended."""
+
+    number: int
+    state: TrialState
+    params: Mapping[str, Any]
+    value: float | None
+    intermediate_values: Mapping[int, float]
+    metrics: Mapping[str, Mapping[int, float]]
+    last_step: int | None = None
+    reason: str | None = None
+    traceback: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or None while running."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def best_step(self) -> int | None:
+        """The step whose objective value became the trial's value, when there is one."""
+        for step, value in self.intermediate_values.items():
+            if value == self.value:
+                return step
+        return None
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        value = "-" if self.value is None else f"{self.value:.6g}"
+        return f"trial {self.number} {self.state.value} value={value} ({params})"
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+class Trial:
+    """One configuration being trained. Handed out by ``for trial in search``.
+
+    >>> with hpdeco.search(objective="score", store=":memory:", verbose=0) as search:
+    ...     for trial in search:
+    ...         trial.report(hp.Float("x", 0, 1) ** 2, step=1)
+    """
+
+    def __init__(self, study: Study, trial_id: int, number: int) -> None:
+        self.study = study
+        self.number = number
+        self._id = trial_id
+        self._params: dict[str, Any] = {}
+        self._specs: dict[str, Param] = {}
+        self._intermediate: dict[int, float] = {}
+        self._value: float | None = None
+        self._pruned_step: int | None = None
+        self._failure: str | None = None
+        self._last_step = 0
+        self.state = TrialState.RUNNING
+        self.uses_keras = False
+
+    # -- what the trial tried ---------------------------------------------------------------
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """The parameters this trial has reached so far, in the order they were drawn."""
+        return MappingProxyType(self._params)
+
+    @property
+    def intermediate_values(self) -> Mapping[int, float]:
+        """Objective value per reported step."""
+        return MappingProxyType(self._intermediate)
+
+    def _suggest(self, param: Param) -> Any:
+        if self.state is not TrialState.RUNNING:
+            raise UsageError(
+                f"hp.{type(param).__name__}({param.name!r}) was called on trial {self.number}, "
+                f"which is {self.state.value}; draw parameters inside the loop body"
+            )
+        known = self._specs.get(param.name)
+        if known is not None:
+            if known != param:
+                self.study.declare(param)  # raises the conflict with both specifications
+            return self._params[param.name]
+        self.study.declare(param)
+        if param.kind == "fixed":
+            value = param.default
+        else:
+            value = self.study.sampler.suggest(param, self)
+            if not param.contains(value):
+                raise UsageError(
+                    f"sampler {self.study.sampler!r} returned {value!r} for {param.name!r}, "
+                    f"outside {param.describe()}; a sampler must return a value of the parameter"
+                )
+        self._specs[param.name] = param
+        self._params[param.name] = value
+        self.study.store.set_param(self._id, len(self._params) - 1, param.name, value)
+        return value
+
+    # -- reporting and pruning --------------------------------------------------------------
+
+    def report(self, value: float | Mapping[str, float], step: int | None = None) -> None:
+        """Record the objective's ``value`` at ``step`` (default: the next step).
+
+        ``value`` may also be a mapping of several metrics (such as Keras' ``logs``); the
+        objective is then read from it. All of them are stored. Reporting a step twice
+        keeps the first value and warns. A NaN or infinite objective fails the trial (its
+        ``should_prune()`` then answers True so the training loop stops).
+        """
+        self._require_running("report")
+        if step is None:
+            step = self._last_step + 1
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise UsageError(f"report(step={step!r}): step must be an int >= 0, e.g. the epoch")
+        objective = self.study.objective
+        metrics = dict(value) if isinstance(value, Mapping) else {objective: value}
+        try:
+            metrics = {str(k): float(v) for k, v in metrics.items()}
+        except (TypeError, ValueError) as exc:
+            raise UsageError(
+                f"report(value={value!r}): values must be numbers ({exc})"
+            ) from None
+        if step in self._intermediate:
+            warnings.warn(
+                f"trial {self.number} reported step {step} twice; the first value is kept",
+                stacklevel=2,
+            )
+            return
+        self.study.store.record(self._id, self.study.id, step, metrics)
+        self._last_step = max(self._last_step, step)
+        if objective not in metrics:
+            return
+        objective_value = metrics[objective]
+        self._intermediate[step] = objective_value
+        if not _finite(objective_value) and self._failure is None:
+            self._failure = f"objective {objective!r} was {objective_value} at step {step}"
+
+    def _fail_soon(self, reason: str) -> None:
+        """Mark the trial to end as FAIL once the training loop stops (NaN loss)."""
+        if self._failure is None:
+            self._failure = reason
+
+    def should_prune(self) -> bool:
+        """Whether the pruner wants this trial stopped now. True sticks: the trial will be
+        recorded PRUNED at the step it was answered."""
+        self._require_running("should_prune")
+        if self._failure is not None:
+            return True
+        if self._pruned_step is not None:
+            return True
+        if not self._intermediate:
+            return False
+        if self.study.pruner.should_prune(self):
+            self._pruned_step = max(self._intermediate)
+            return True
+        return False
+
+    @property
+    def value(self) -> float | None:
+        """The trial's value: set explicitly, else the best (or last) reported objective."""
+        if self._value is not None:
+            return self._value
+        finite = {s: v for s, v in self._intermediate.items() if _finite(v)}
+        if not finite:
+            return None
+        if self.study.settings.get("trial_value") == "last":
+            return finite[max(finite)]
+        return self.study.best_of(finite.values())
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self._require_running("value =")
+        value = float(value)
+        if not _finite(value):
+            self._fail_soon(f"value was set to {value}")
+        self._value = value
+
+    def callbacks(self, **options: Any) -> list[Any]:
+        """The Keras callbacks for ``model.fit``: record every epoch's logs, prune, stop on NaN.
+
+        ``options`` go to :class:`hpdeco.callbacks.TrialCallback`.
+        """
+        from hpdeco.callbacks import TrialCallback  # keras is imported only here
+
+        self.uses_keras = True
+        return [TrialCallback(self, **options)]
+
+    def _require_running(self, what: str) -> None:
+        if self.state is not TrialState.RUNNING:
+            raise UsageError(
+                f"trial {self.number}.{what}: the trial is already {self.state.value}; "
+                "call it inside the loop body, before the next trial starts"
+            )
+
+    # -- ending -----------------------------------------------------------------------------
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        """Write the trial's final state; does nothing when it already ended."""
+        if self.state is not TrialState.RUNNING:
+            return
+        reason = trace = None
+        value = self.value
+        if isinstance(error, TrialPruned) or (error is None and self._pruned_step is not None):
+            if self._failure is not None:
+                state, reason = TrialState.FAIL, self._failure
+            else:
+                state = TrialState.PRUNED
+                reason = str(error) if error is not None and str(error) else None
+        elif error is not None:
+            state = TrialState.FAIL
+            if isinstance(error, KeyboardInterrupt):
+                reason = "interrupted (KeyboardInterrupt)"
+            else:
+                reason = f"{type(error).__name__}: {error}"
+            trace = "".join(tb.format_exception(type(error), error, error.__traceback__))
+        elif self._failure is not None:
+            state, reason = TrialState.FAIL, self._failure
+        elif value is None:
+            state = TrialState.FAIL
+            reason = (
+                f"no value for the objective {self.study.objective!r}: pass "
+                "callbacks=trial.callbacks() to model.fit(), call trial.report(value, step), "
+                "or set trial.value"
+            )
+        else:
+            state = TrialState.COMPLETE
+        step = max(self._intermediate) if self._intermediate else None
+        if state is TrialState.PRUNED:
+            # A pruned trial's value is its last reported value, at the step it was stopped.
+            step = self._pruned_step if self._pruned_step is not None else step
+            last = self._intermediate.get(step) if step is not None else None
+            value = last if last is not None and _finite(last) else None
+        elif state is TrialState.FAIL:
+            value = None
+        self.state = state
+        self.study.finish(self._id, state, value, step, reason, trace)
+
+    def __enter__(self) -> Trial:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        """An exception inside ``with trial:`` ends this trial (FAIL, or PRUNED for
+        ``TrialPruned``) and the search goes on; set-up mistakes and interrupts propagate."""
+        if exc is None:
+            return False
+        self._finish(exc)
+        if isinstance(exc, UsageError) or not isinstance(exc, Exception):
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Trial {self.number} {self.state.value} {dict(self._params)!r}>"
