@@ -37,3 +37,16 @@ class StudyNotFound(HpdecoError, LookupError):
 
 class TrialPruned(HpdecoError):
     """Raise inside ``with trial:`` (or let a pruning callback end ``fit``) to prune a trial."""
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn, pointing at the first caller outside hpdeco so the user sees their own line."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, category, stacklevel=level)

@@ -9,12 +9,43 @@ from hpdeco.errors import ObjectiveError
 DIRECTIONS = ("max", "min")
 
 _MINIMISE = {
-    "loss", "error", "mse", "mae", "mape", "msle", "rmse", "crossentropy", "hinge",
-    "divergence", "kld", "poisson", "logcosh", "huber", "regret", "cost", "time", "latency",
+    "loss",
+    "error",
+    "mse",
+    "mae",
+    "mape",
+    "msle",
+    "rmse",
+    "crossentropy",
+    "hinge",
+    "divergence",
+    "kld",
+    "poisson",
+    "logcosh",
+    "huber",
+    "regret",
+    "cost",
+    "time",
+    "latency",
 }
 _MAXIMISE = {
-    "accuracy", "acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2", "score",
-    "reward", "return", "correlation", "sensitivity", "specificity", "map", "ndcg",
+    "accuracy",
+    "acc",
+    "auc",
+    "precision",
+    "recall",
+    "f1",
+    "fbeta",
+    "iou",
+    "r2",
+    "score",
+    "reward",
+    "return",
+    "correlation",
+    "sensitivity",
+    "specificity",
+    "map",
+    "ndcg",
 }
 
 

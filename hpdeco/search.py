@@ -7,13 +7,12 @@ import logging
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hpdeco.errors import ConfigError, ObjectiveError, TrialPruned, UsageError
+from hpdeco.errors import ConfigError, ObjectiveError, TrialPruned, UsageError, warn
 from hpdeco.objective import infer_direction
 from hpdeco.pruners import Pruner, resolve_pruner
 from hpdeco.samplers import Sampler, resolve_sampler
@@ -28,18 +27,21 @@ logger = logging.getLogger("hpdeco")
 TRIAL_VALUES = ("best", "last")
 
 
-def _positive(name: str, value: Any, kind: type) -> None:
+def _positive(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        raise ConfigError(f"{name}={value!r} must be a positive {kind.__name__} (or None)")
+        raise ConfigError(f"{name}={value!r} must be a positive {what} (or None)")
 
 
 def default_study_name() -> str:
     """The running script's name, or 'default' in a notebook or REPL."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    return Path(path).stem if path else "default"
+    if not path:
+        return "default"
+    file = Path(path)
+    return file.parent.name if file.stem == "__main__" else file.stem  # python -m package
 
 
 class Search:
@@ -72,8 +74,8 @@ class Search:
     ) -> None:
         self.direction = infer_direction(objective, direction)
         self.objective = objective
-        _positive("max_trials", max_trials, int)
-        _positive("timeout", timeout, (int, float))  # type: ignore[arg-type]
+        _positive("max_trials", max_trials, int, "int")
+        _positive("timeout", timeout, (int, float), "number of seconds")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ConfigError(f"seed={seed!r} must be an int >= 0 (or None)")
         if trial_value not in TRIAL_VALUES:
@@ -90,7 +92,7 @@ class Search:
         self.seed = seed
         self.verbose = verbose
         self.stopped_because: str | None = None
-        self._sampler_arg = sampler
+        self._sampler = resolve_sampler(sampler, seed=seed)
         self._pruner = resolve_pruner(pruner)
         self._store_arg = store
         self._study_name = study or default_study_name()
@@ -111,19 +113,17 @@ class Search:
         row = store.create_study(self._study_name, self.objective, self.direction, settings)
         if (row.objective, row.direction) != (self.objective, self.direction):
             raise ObjectiveError(
-                f"study {row.name!r} in {store.path!r} optimises {row.objective!r} ({row.direction}),"
-                f" not objective={self.objective!r} ({self.direction}); pass study= a new name "
-                "or the stored objective"
+                f"study {row.name!r} in {store.path!r} optimises {row.objective!r} "
+                f"({row.direction}), not objective={self.objective!r} ({self.direction}); "
+                "pass study= a new name or the stored objective"
             )
-        sampler = resolve_sampler(self._sampler_arg, seed=self.seed)
-        self._study = Study(store, row, sampler=sampler, pruner=self._pruner)
+        self._study = Study(store, row, sampler=self._sampler, pruner=self._pruner)
         self._study.settings.update(settings)
         lost = store.recover_lost(row.id)
         if lost:
-            warnings.warn(
+            warn(
                 f"study {row.name!r}: trials {lost} were left RUNNING by a process that has "
                 "ended; they are marked FAIL (worker lost)",
-                stacklevel=2,
             )
             self._study.refresh()
         if self._static is not None:
@@ -141,10 +141,9 @@ class Search:
         suppress = False
         if self._active is not None:
             if isinstance(exc, TrialPruned):
-                warnings.warn(
+                warn(
                     "TrialPruned escaped the loop body, which ends the search; wrap the body in "
                     "`with trial:` to go on with the next trial",
-                    stacklevel=2,
                 )
                 suppress = True
             self._leave(exc)
@@ -245,8 +244,9 @@ class Search:
         value = trial.value
         shown = "" if value is None else f" {self.objective}={value:.6g}"
         level = logging.WARNING if trial.state is TrialState.FAIL else logging.INFO
-        logger.log(level, "trial %d %s%s %s", trial.number, trial.state.value, shown,
-                   dict(trial.params))
+        logger.log(
+            level, "trial %d %s%s %s", trial.number, trial.state.value, shown, dict(trial.params)
+        )
 
     # -- results ------------------------------------------------------------------------------
 

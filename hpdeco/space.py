@@ -1,4 +1,4 @@
-"""Hyperparameter specifications (``Int``, ``Float``, ``Choice``, ``Boolean``, ``Fixed``) and ``hp``.
+"""Hyperparameter specifications (``Int``, ``Float``, ``Choice``, ``Boolean``, ``Fixed``), ``hp``.
 
 Each specification validates itself when built, knows its default, and maps values to and
 from the unit interval so that samplers can work on ``[0, 1]`` whatever the parameter.
@@ -151,12 +151,18 @@ class _Numeric(Param):
         if self.step is not None:
             if self.sampling == "reverse_log":
                 raise _fail(
-                    name, "step", self.step, "is not supported with sampling='reverse_log'",
+                    name,
+                    "step",
+                    self.step,
+                    "is not supported with sampling='reverse_log'",
                     "drop the step or use sampling='log'",
                 )
             if self.sampling == "log" and self.step <= 1:
                 raise _fail(
-                    name, "step", self.step, "must be > 1 with sampling='log' (it multiplies)",
+                    name,
+                    "step",
+                    self.step,
+                    "must be > 1 with sampling='log' (it multiplies)",
                     "use e.g. step=2 for 32, 64, 128, ...",
                 )
             if self.step <= 0:
@@ -168,8 +174,8 @@ class _Numeric(Param):
             return None
         if self.sampling == "log":
             ratio = math.log(self.max_value / self.min_value) / math.log(self.step)
-            return int(math.floor(ratio + 1e-9)) + 1
-        return int(math.floor((self.max_value - self.min_value) / self.step + 1e-9)) + 1
+            return math.floor(ratio + 1e-9) + 1
+        return math.floor((self.max_value - self.min_value) / self.step + 1e-9) + 1
 
     def _at(self, index: int) -> float:
         if self.sampling == "log":
@@ -267,15 +273,20 @@ class Int(_Numeric):
             default = _as_int(name, "default", self.default_value)
             object.__setattr__(self, "default_value", default)
             if not self.contains(default):
-                raise _fail(name, "default", default, f"is not a value of {self.describe()}",
-                            "pick a default inside the range and on the step")
+                raise _fail(
+                    name,
+                    "default",
+                    default,
+                    f"is not a value of {self.describe()}",
+                    "pick a default inside the range and on the step",
+                )
 
     @property
     def default(self) -> int:
         return self.min_value if self.default_value is None else self.default_value
 
     def _cast(self, x: float) -> int:
-        return min(max(int(round(x)), self.min_value), self.max_value)
+        return min(max(round(x), self.min_value), self.max_value)
 
     def contains(self, value: Any) -> bool:
         value = _plain(value)
@@ -329,8 +340,13 @@ class Float(_Numeric):
             default = _as_float(name, "default", self.default_value)
             object.__setattr__(self, "default_value", default)
             if not self.contains(default):
-                raise _fail(name, "default", default, f"is outside {self.describe()}",
-                            "pick a default inside the range (and on the step)")
+                raise _fail(
+                    name,
+                    "default",
+                    default,
+                    f"is outside {self.describe()}",
+                    "pick a default inside the range (and on the step)",
+                )
 
     @property
     def default(self) -> float:
@@ -376,31 +392,52 @@ class Choice(Param):
         name = _check_name(self.name)
         raw = self.values
         if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence) or not raw:
-            raise _fail(name, "values", raw, "must be a non-empty list",
-                        'pass e.g. ["relu", "tanh"]')
+            raise _fail(
+                name, "values", raw, "must be a non-empty list", 'pass e.g. ["relu", "tanh"]'
+            )
         values = tuple(_plain(v) for v in raw)
         families = {_family(v) for v in values}
         if not families <= {int, float, str, bool}:
-            raise _fail(name, "values", list(values), "may hold only int, float, str or bool",
-                        "map other objects from a string choice in your code")
+            raise _fail(
+                name,
+                "values",
+                list(values),
+                "may hold only int, float, str or bool",
+                "map other objects from a string choice in your code",
+            )
         if len(families) > 1:
             kinds = sorted(f.__name__ for f in families)
-            raise _fail(name, "values", list(values), f"mix types ({', '.join(kinds)})",
-                        "make every value the same type")
+            raise _fail(
+                name,
+                "values",
+                list(values),
+                f"mix types ({', '.join(kinds)})",
+                "make every value the same type",
+            )
         if len(set(values)) != len(values):
             raise _fail(name, "values", list(values), "repeat a value", "list each value once")
         numeric = families <= {int, float}
         ordered = numeric if self.ordered is None else bool(self.ordered)
         if ordered and not numeric:
-            raise _fail(name, "ordered", True, "needs int or float values",
-                        "drop ordered=True for strings and booleans")
+            raise _fail(
+                name,
+                "ordered",
+                True,
+                "needs int or float values",
+                "drop ordered=True for strings and booleans",
+            )
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "ordered", ordered)
         if self.default_value is not None:
             default = _plain(self.default_value)
             if not self.contains(default):
-                raise _fail(name, "default", default, f"is not among {list(values)}",
-                            "pick one of the values")
+                raise _fail(
+                    name,
+                    "default",
+                    default,
+                    f"is not among {list(values)}",
+                    "pick one of the values",
+                )
             object.__setattr__(self, "default_value", default)
 
     @property
@@ -442,11 +479,21 @@ class Boolean(Choice):
 
     def __post_init__(self) -> None:
         if self.values != (False, True) and list(self.values) != [False, True]:
-            raise _fail(self.name, "values", self.values, "is fixed for Boolean",
-                        "use hp.Choice for other values")
+            raise _fail(
+                self.name,
+                "values",
+                self.values,
+                "is fixed for Boolean",
+                "use hp.Choice for other values",
+            )
         if self.default_value is not None and not isinstance(self.default_value, bool):
-            raise _fail(self.name, "default", self.default_value, "must be True or False",
-                        "pass default=True or default=False")
+            raise _fail(
+                self.name,
+                "default",
+                self.default_value,
+                "must be True or False",
+                "pass default=True or default=False",
+            )
         super().__post_init__()
 
     @property
@@ -468,8 +515,13 @@ class Fixed(Param):
         name = _check_name(self.name)
         value = _plain(self.value)
         if _family(value) not in (int, float, str, bool):
-            raise _fail(name, "value", value, "must be an int, float, str or bool",
-                        "record other objects outside hp")
+            raise _fail(
+                name,
+                "value",
+                value,
+                "must be an int, float, str or bool",
+                "record other objects outside hp",
+            )
         object.__setattr__(self, "value", value)
 
     @property
@@ -493,9 +545,7 @@ class Fixed(Param):
         return repr(self.value)
 
 
-_TYPES: dict[str, type[Param]] = {
-    cls.__name__: cls for cls in (Int, Float, Choice, Boolean, Fixed)
-}
+_TYPES: dict[str, type[Param]] = {cls.__name__: cls for cls in (Int, Float, Choice, Boolean, Fixed)}
 
 
 def param_from_dict(data: dict[str, Any]) -> Param:
@@ -526,7 +576,7 @@ def _resolve(param: Param) -> Any:
 class HyperParameters:
     """The ``hp`` accessor. Signatures follow KerasTuner's ``HyperParameters``."""
 
-    def Int(  # noqa: N802 - KerasTuner's spelling, so code moves over unchanged
+    def Int(
         self,
         name: str,
         min_value: int,
@@ -542,7 +592,7 @@ class HyperParameters:
         """
         return _resolve(Int(name, min_value, max_value, step, sampling, default))
 
-    def Float(  # noqa: N802
+    def Float(
         self,
         name: str,
         min_value: float,
@@ -558,7 +608,7 @@ class HyperParameters:
         """
         return _resolve(Float(name, min_value, max_value, step, sampling, default))
 
-    def Choice(  # noqa: N802
+    def Choice(
         self,
         name: str,
         values: Sequence[Value],
@@ -570,10 +620,11 @@ class HyperParameters:
         >>> hp.Choice("activation", ["relu", "tanh"])
         'relu'
         """
-        return _resolve(Choice(name, tuple(values) if isinstance(values, list) else values,
-                               ordered, default))
+        return _resolve(
+            Choice(name, tuple(values) if isinstance(values, list) else values, ordered, default)
+        )
 
-    def Boolean(self, name: str, default: bool = False) -> bool:  # noqa: N802
+    def Boolean(self, name: str, default: bool = False) -> bool:
         """True or False.
 
         >>> hp.Boolean("dropout")
@@ -581,7 +632,7 @@ class HyperParameters:
         """
         return _resolve(Boolean(name, default_value=default))
 
-    def Fixed(self, name: str, value: Value) -> Any:  # noqa: N802
+    def Fixed(self, name: str, value: Value) -> Any:
         """A constant, recorded with each trial's parameters.
 
         >>> hp.Fixed("epochs", 10)

@@ -42,12 +42,22 @@ class Entry:
 def _build(kind: str, args: dict[str, Any]) -> Param:
     if kind in ("Int", "Float"):
         cls = Int if kind == "Int" else Float
-        return cls(args["name"], args["min_value"], args["max_value"], args.get("step"),
-                   args.get("sampling", "linear"), args.get("default"))
+        return cls(
+            args["name"],
+            args["min_value"],
+            args["max_value"],
+            args.get("step"),
+            args.get("sampling", "linear"),
+            args.get("default"),
+        )
     if kind == "Choice":
         values = args["values"]
-        return Choice(args["name"], tuple(values) if isinstance(values, list) else values,
-                      args.get("ordered"), args.get("default"))
+        return Choice(
+            args["name"],
+            tuple(values) if isinstance(values, list) else values,
+            args.get("ordered"),
+            args.get("default"),
+        )
     if kind == "Boolean":
         return Boolean(args["name"], default_value=args.get("default", False))
     return Fixed(args["name"], args["value"])
@@ -88,11 +98,13 @@ class StaticSpace:
             values = p.describe() if p is not None else "dynamic: " + ", ".join(e.dynamic)
             sampling = getattr(p, "sampling", "") if p is not None else ""
             default = repr(p.default) if p is not None else "-"
-            rows.append((e.name, e.kind, values, sampling, default, e.where,
-                         "pattern" if e.pattern else ""))
+            rows.append(
+                (e.name, e.kind, values, sampling, default, e.where, "pattern" if e.pattern else "")
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                 for r in rows]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        ]
         if self.note:
             lines.append(self.note)
         return "\n".join(lines)
@@ -152,8 +164,12 @@ def _hp_call(node: ast.AST, hp_names: set[str], module_names: set[str]) -> ast.C
     owner = node.func.value
     if isinstance(owner, ast.Name) and owner.id in hp_names:
         return node
-    if (isinstance(owner, ast.Attribute) and owner.attr == "hp"
-            and isinstance(owner.value, ast.Name) and owner.value.id in module_names):
+    if (
+        isinstance(owner, ast.Attribute)
+        and owner.attr == "hp"
+        and isinstance(owner.value, ast.Name)
+        and owner.value.id in module_names
+    ):
         return node
     return None
 

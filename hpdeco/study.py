@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.errors import SpaceError, StudyNotFound
+from hpdeco.errors import SpaceError, StudyNotFound, warn
 from hpdeco.space import Param, param_from_dict
 from hpdeco.store import Store, StudyRow, open_store
 from hpdeco.trial import TrialRecord, TrialState
@@ -81,15 +80,13 @@ class Study:
 
     @property
     def best(self) -> TrialRecord | None:
-        """The COMPLETE trial with the best value (the earliest among equals), or None."""
+        """The COMPLETE trial with the best value (the first to finish among equals), or None."""
         self.refresh()
         best: TrialRecord | None = None
         for record in self._finished:
             if record.state is not TrialState.COMPLETE or record.value is None:
                 continue
             if best is None or self.is_better(record.value, best.value):  # type: ignore[arg-type]
-                best = record
-            elif record.value == best.value and record.number < best.number:
                 best = record
         return best
 
@@ -103,10 +100,9 @@ class Study:
         traceback: str | None,
     ) -> None:
         if not self.store.finish_trial(trial_id, self.id, state, value, step, reason, traceback):
-            warnings.warn(
+            warn(
                 f"study {self.name!r}: a trial was already ended elsewhere (recovered as lost?);"
                 f" its {state.value} result was not written",
-                stacklevel=3,
             )
 
     # -- the space ----------------------------------------------------------------------------
@@ -138,12 +134,11 @@ class Study:
             self.space[param.name] = param
             added = True
         if changed:
-            warnings.warn(
+            warn(
                 f"study {self.name!r}: the space changed since it was stored: "
                 + "; ".join(changed)
                 + ". Earlier trials keep their values; use a new study name to start afresh.",
                 SpaceChangedWarning,
-                stacklevel=4,
             )
         if added and not self.store.read_only:
             self.store.save_space(self.id, {n: p.to_dict() for n, p in self.space.items()})

@@ -7,12 +7,11 @@ import dataclasses
 import enum
 import math
 import traceback as tb
-import warnings
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.errors import TrialPruned, UsageError
+from hpdeco.errors import TrialPruned, UsageError, warn
 from hpdeco.space import Param
 
 if TYPE_CHECKING:
@@ -34,6 +33,11 @@ class TrialState(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+INTERRUPTED = "interrupted (KeyboardInterrupt)"
+WORKER_LOST = "worker lost: its process ended while the trial was running"
+RETRYABLE_REASONS = ("interrupted", "worker lost")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +62,12 @@ class TrialRecord:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+    @property
+    def retryable(self) -> bool:
+        """Failed for a reason outside its configuration (interrupted, worker lost), so the
+        same configuration may be tried again."""
+        return self.state is TrialState.FAIL and (self.reason or "").startswith(RETRYABLE_REASONS)
 
     @property
     def best_step(self) -> int | None:
@@ -157,13 +167,10 @@ class Trial:
         try:
             metrics = {str(k): float(v) for k, v in metrics.items()}
         except (TypeError, ValueError) as exc:
-            raise UsageError(
-                f"report(value={value!r}): values must be numbers ({exc})"
-            ) from None
+            raise UsageError(f"report(value={value!r}): values must be numbers ({exc})") from None
         if step in self._intermediate:
-            warnings.warn(
+            warn(
                 f"trial {self.number} reported step {step} twice; the first value is kept",
-                stacklevel=2,
             )
             return
         self.study.store.record(self._id, self.study.id, step, metrics)
@@ -249,7 +256,7 @@ class Trial:
         elif error is not None:
             state = TrialState.FAIL
             if isinstance(error, KeyboardInterrupt):
-                reason = "interrupted (KeyboardInterrupt)"
+                reason = INTERRUPTED
             else:
                 reason = f"{type(error).__name__}: {error}"
             trace = "".join(tb.format_exception(type(error), error, error.__traceback__))

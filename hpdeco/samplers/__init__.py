@@ -50,7 +50,9 @@ SAMPLERS: dict[str, Callable[..., Sampler]] = {
 DEFAULT_SAMPLER = "random"
 
 
-def resolve_sampler(sampler: str | Sampler | Callable[..., Any] | None, *, seed: int | None) -> Sampler:
+def resolve_sampler(
+    sampler: str | Sampler | Callable[..., Any] | None, *, seed: int | None
+) -> Sampler:
     """The sampler named by ``sampler=``: a shorthand string, an object, or a function."""
     if sampler is None:
         sampler = DEFAULT_SAMPLER
@@ -72,5 +74,12 @@ def resolve_sampler(sampler: str | Sampler | Callable[..., Any] | None, *, seed:
     )
 
 
-__all__ = ["DEFAULT_SAMPLER", "SAMPLERS", "FunctionSampler", "GridSampler", "RandomSampler",
-           "Sampler", "resolve_sampler"]
+__all__ = [
+    "DEFAULT_SAMPLER",
+    "SAMPLERS",
+    "FunctionSampler",
+    "GridSampler",
+    "RandomSampler",
+    "Sampler",
+    "resolve_sampler",
+]

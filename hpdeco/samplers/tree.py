@@ -3,8 +3,9 @@
 A trial draws its parameters one after another, and the code that draws them is plain
 Python, so the same values so far lead to the same next parameter. The finished trials
 therefore form a tree: a node is the values drawn so far, its children the values of the
-next parameter. A node is *done* when a trial ended there, or when every value of its
-parameter leads to a done child. Samplers steer away from done children, so no
+next parameter. A node is *done* when a trial ended there (failures that say nothing about the
+configuration, such as an interrupt, excepted), or when every value of its parameter leads
+to a done child. Samplers steer away from done children, so no
 configuration is repeated, and the search is exhausted when the root is done. This works
 for conditional parameters and names built at run time alike.
 """
@@ -66,7 +67,8 @@ class ConfigTree:
         if study.space != self._space:  # a changed space can reopen done nodes: rebuild
             self.root, self._seen, self._space = Node(), 0, dict(study.space)
         for record in finished[self._seen :]:
-            self._insert(record.params)
+            if not record.retryable:
+                self._insert(record.params)
         self._seen = len(finished)
 
     def _insert(self, params: Mapping[str, Any]) -> None:
@@ -107,4 +109,6 @@ class ConfigTree:
 
     @property
     def exhausted(self) -> bool:
-        return self.root.done
+        """Every configuration tried. A search that draws no parameter at all is never
+        exhausted: repeating it (for new seeds, say) is the point."""
+        return self.root.done and self.root.param is not None

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from hpdeco.errors import StoreError
 from hpdeco.store.schema import APPLICATION_ID, FINISHED_STATES, SCHEMA_VERSION, TABLES
-from hpdeco.trial import TrialRecord, TrialState
+from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
 
 BUSY_TIMEOUT_S = 30.0
 _CHUNK = 500  # trial ids per IN (...) list, well under SQLite's variable limit
@@ -79,7 +79,9 @@ class SQLiteStore:
                 try:
                     file.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
-                    raise StoreError(f"store={self.path!r}: cannot create its folder ({exc})") from None
+                    raise StoreError(
+                        f"store={self.path!r}: cannot create its folder ({exc})"
+                    ) from None
         target = f"file:{quote(os.path.abspath(self.path))}?mode=ro" if read_only else self.path
         try:
             self._conn = sqlite3.connect(
@@ -100,7 +102,9 @@ class SQLiteStore:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"store={self.path!r} is not a SQLite database ({exc}); "
@@ -174,8 +178,9 @@ class SQLiteStore:
     # -- studies ------------------------------------------------------------------------------
 
     def _study_row(self, row: Sequence[Any]) -> StudyRow:
-        return StudyRow(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]),
-                        row[6])
+        return StudyRow(
+            row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6]
+        )
 
     _STUDY_COLUMNS = "id, name, objective, direction, space, settings, created_at"
 
@@ -233,7 +238,8 @@ class SQLiteStore:
     def set_param(self, trial_id: int, position: int, name: str, value: Any) -> None:
         with self._write() as c:
             c.execute(
-                "INSERT OR REPLACE INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO params (trial_id, position, name, value)"
+                " VALUES (?, ?, ?, ?)",
                 (trial_id, position, name, _dumps(value)),
             )
 
@@ -264,8 +270,7 @@ class SQLiteStore:
                 "UPDATE trials SET state = ?, value = ?, last_step = ?, reason = ?, traceback = ?,"
                 " finished_at = ?, finish_seq = (SELECT COALESCE(MAX(finish_seq), 0) + 1"
                 " FROM trials WHERE study_id = ?) WHERE id = ? AND state = 'RUNNING'",
-                (state.value, value, last_step, reason, traceback, time.time(), study_id,
-                 trial_id),
+                (state.value, value, last_step, reason, traceback, time.time(), study_id, trial_id),
             )
             return cursor.rowcount == 1
 
@@ -279,8 +284,7 @@ class SQLiteStore:
         ).fetchall()
         lost = [(tid, number) for tid, number, pid in rows if pid is None or not _pid_alive(pid)]
         for trial_id, _ in lost:
-            self.finish_trial(trial_id, study_id, TrialState.FAIL, None, None,
-                              "worker lost: its process ended while the trial was running", None)
+            self.finish_trial(trial_id, study_id, TrialState.FAIL, None, None, WORKER_LOST, None)
         return [number for _, number in lost]
 
     def count(self, study_id: int) -> dict[TrialState, int]:
@@ -334,9 +338,7 @@ class SQLiteStore:
                 " ORDER BY trial_id, name, step",
                 chunk,
             ):
-                metrics[trial_id].setdefault(name, {})[step] = (
-                    math.nan if value is None else value
-                )
+                metrics[trial_id].setdefault(name, {})[step] = math.nan if value is None else value
         return [
             TrialRecord(
                 number=r[1],
