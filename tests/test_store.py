@@ -1,0 +1,115 @@
+"""The SQLite store: schema, versioning, and files that are not (or no longer) ours."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import hpdeco
+from hpdeco import StoreError, hp
+from hpdeco.store import SQLiteStore
+from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION
+
+
+def one_trial(store: str, study: str = "s") -> hpdeco.Search:
+    with hpdeco.search(objective="loss", max_trials=1, store=store, study=study,
+                       verbose=0) as s:
+        for trial in s:
+            trial.report(hp.Float("x", 0.0, 1.0), step=1)
+    return s
+
+
+def test_a_new_store_is_created_with_its_folders_wal_and_a_version(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "runs.db"
+    one_trial(str(path))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"studies", "trials", "params", "metrics", "metrics_by_step"} <= tables
+
+
+def test_everything_is_written_as_it_happens(store: str) -> None:
+    """A second connection sees each step while the trial is still running."""
+    seen = []
+    with hpdeco.search(objective="loss", max_trials=1, store=store, verbose=0) as s:
+        for trial in s:
+            hp.Int("units", 1, 8)
+            for step in (1, 2):
+                trial.report({"loss": 1.0 / step, "accuracy": 0.5}, step=step)
+                with sqlite3.connect(store) as other:
+                    seen.append(other.execute(
+                        "SELECT COUNT(*) FROM metrics").fetchone()[0])
+                    state = other.execute("SELECT state FROM trials").fetchone()[0]
+                    params = other.execute("SELECT name FROM params").fetchall()
+            assert state == "RUNNING" and params == [("units",)]
+    assert seen == [2, 4]
+
+
+def test_a_store_from_a_newer_hpdeco_is_refused_untouched(store: str) -> None:
+    one_trial(store)
+    with sqlite3.connect(store) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = Path(store).read_bytes()
+    with pytest.raises(StoreError, match=r"written by a newer hpdeco \(schema 2.*upgrade"):
+        one_trial(store)
+    assert Path(store).read_bytes() == before
+
+
+def test_another_sqlite_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (name TEXT)")
+        conn.execute("INSERT INTO users VALUES ('ada')")
+    with pytest.raises(StoreError, match=r"not an hpdeco store \(it holds tables users\)"):
+        one_trial(str(path))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM users").fetchall() == [("ada",)]
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 1
+
+
+def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 200)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="is not a SQLite database"):
+        one_trial(str(path))
+    assert path.read_bytes() == before
+
+
+def test_a_truncated_store_gives_a_store_error(store: str) -> None:
+    for i in range(3):
+        one_trial(store, study=f"s{i}")
+    SQLiteStore(store).close()
+    data = Path(store).read_bytes()
+    Path(store).write_bytes(data[: len(data) // 3])
+    for suffix in ("-wal", "-shm"):
+        Path(store + suffix).unlink(missing_ok=True)
+    with pytest.raises(StoreError):
+        s = SQLiteStore(store)
+        s.studies()
+        hpdeco.load_study("s2", store=store).trials  # noqa: B018 - reading is the test
+
+
+def test_load_study_opens_read_only(store: str) -> None:
+    one_trial(store)
+    study = hpdeco.load_study("s", store=store)
+    assert study.store.read_only
+    with pytest.raises(StoreError, match="opened read-only"):
+        study.store.save_space(study.id, {})
+
+
+def test_names_with_quotes_sql_and_unicode_are_data_not_sql(store: str) -> None:
+    name = "x'); DROP TABLE trials; --"
+    with hpdeco.search(objective="loss", max_trials=2, store=store, study=name,
+                       verbose=0) as s:
+        for trial in s:
+            value = hp.Choice("größe ✓", ["klein", "groß"])
+            trial.report({"loss": float(len(value)), "métrique \"q\"": 1.0}, step=1)
+    study = hpdeco.load_study(name, store=store)
+    assert study.name == name
+    assert {r.params["größe ✓"] for r in study.trials} <= {"klein", "groß"}
+    assert study.trials[0].metrics['métrique "q"'] == {1: 1.0}
