@@ -14,8 +14,7 @@ from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 
 def one_trial(store: str, study: str = "s") -> hpdeco.Search:
-    with hpdeco.search(objective="loss", max_trials=1, store=store, study=study,
-                       verbose=0) as s:
+    with hpdeco.search(objective="loss", max_trials=1, store=store, study=study, verbose=0) as s:
         for trial in s:
             trial.report(hp.Float("x", 0.0, 1.0), step=1)
     return s
@@ -41,8 +40,7 @@ def test_everything_is_written_as_it_happens(store: str) -> None:
             for step in (1, 2):
                 trial.report({"loss": 1.0 / step, "accuracy": 0.5}, step=step)
                 with sqlite3.connect(store) as other:
-                    seen.append(other.execute(
-                        "SELECT COUNT(*) FROM metrics").fetchone()[0])
+                    seen.append(other.execute("SELECT COUNT(*) FROM metrics").fetchone()[0])
                     state = other.execute("SELECT state FROM trials").fetchone()[0]
                     params = other.execute("SELECT name FROM params").fetchall()
             assert state == "RUNNING" and params == [("units",)]
@@ -104,11 +102,10 @@ def test_load_study_opens_read_only(store: str) -> None:
 
 def test_names_with_quotes_sql_and_unicode_are_data_not_sql(store: str) -> None:
     name = "x'); DROP TABLE trials; --"
-    with hpdeco.search(objective="loss", max_trials=2, store=store, study=name,
-                       verbose=0) as s:
+    with hpdeco.search(objective="loss", max_trials=2, store=store, study=name, verbose=0) as s:
         for trial in s:
             value = hp.Choice("größe ✓", ["klein", "groß"])
-            trial.report({"loss": float(len(value)), "métrique \"q\"": 1.0}, step=1)
+            trial.report({"loss": float(len(value)), 'métrique "q"': 1.0}, step=1)
     study = hpdeco.load_study(name, store=store)
     assert study.name == name
     assert {r.params["größe ✓"] for r in study.trials} <= {"klein", "groß"}

@@ -12,6 +12,7 @@ for conditional parameters and names built at run time alike.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,12 +27,15 @@ if TYPE_CHECKING:
 MAX_ENUMERATED = 10_000
 
 
+@functools.lru_cache(maxsize=1024)
 def finite_values(param: Param) -> tuple[Any, ...] | None:
     """All values of ``param`` when there are few enough to enumerate, else None."""
     if param.kind == "float" and param.step is None:  # type: ignore[attr-defined]
         return None
-    if param.kind in ("int", "float") and param._count() > MAX_ENUMERATED:  # type: ignore[attr-defined]
-        return None
+    if param.kind in ("int", "float"):
+        count = param._count()  # type: ignore[attr-defined]
+        if count is None or count > MAX_ENUMERATED:  # None: a log Int without step
+            return None
     return param.grid()
 
 

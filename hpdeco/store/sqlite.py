@@ -25,6 +25,7 @@ from hpdeco.store.schema import APPLICATION_ID, FINISHED_STATES, SCHEMA_VERSION,
 from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
 
 BUSY_TIMEOUT_S = 30.0
+HEARTBEAT_S = 5.0  # a reported step refreshes its trial's heartbeat at most this often
 _CHUNK = 500  # trial ids per IN (...) list, well under SQLite's variable limit
 
 
@@ -67,6 +68,7 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self._beats: dict[int, float] = {}
         in_memory = self.path == ":memory:"
         if not in_memory:
             file = Path(self.path)
@@ -252,7 +254,9 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(trial_id, study_id, k, step, _metric(v), now) for k, v in metrics.items()],
             )
-            c.execute("UPDATE trials SET heartbeat_at = ? WHERE id = ?", (now, trial_id))
+            if now - self._beats.get(trial_id, 0.0) >= HEARTBEAT_S:
+                c.execute("UPDATE trials SET heartbeat_at = ? WHERE id = ?", (now, trial_id))
+                self._beats[trial_id] = now
 
     def finish_trial(
         self,
@@ -272,6 +276,7 @@ class SQLiteStore:
                 " FROM trials WHERE study_id = ?) WHERE id = ? AND state = 'RUNNING'",
                 (state.value, value, last_step, reason, traceback, time.time(), study_id, trial_id),
             )
+            self._beats.pop(trial_id, None)
             return cursor.rowcount == 1
 
     def recover_lost(self, study_id: int) -> list[int]:
@@ -292,6 +297,22 @@ class SQLiteStore:
             "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
         )
         return {TrialState(state): n for state, n in rows}
+
+    def running_params(self, study_id: int) -> dict[int, dict[str, Any]]:
+        """The parameters drawn so far by each RUNNING trial, by trial number (one query;
+        samplers read it once per trial to steer away from points being tried elsewhere)."""
+        rows = self._conn.execute(
+            "SELECT t.number, p.name, p.value FROM trials t LEFT JOIN params p"
+            " ON p.trial_id = t.id WHERE t.study_id = ? AND t.state = 'RUNNING'"
+            " ORDER BY t.number, p.position",
+            (study_id,),
+        )
+        running: dict[int, dict[str, Any]] = {}
+        for number, name, value in rows:
+            params = running.setdefault(number, {})
+            if name is not None:
+                params[name] = json.loads(value)
+        return running
 
     # -- reading trials back ------------------------------------------------------------------
 

@@ -1,0 +1,45 @@
+"""Every example script runs, with a tiny budget, as a user would run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hpdeco
+from hpdeco import TrialState
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.keras
+def test_quickstart_runs_and_resumes(tmp_path: Path) -> None:
+    store = str(tmp_path / "q.db")
+    first = run("quickstart.py", "--trials", "2", "--epochs", "2", "--store", store, "--seed", "0")
+    assert first.returncode == 0, first.stderr
+    assert "units_{i}" in first.stdout  # the space table, before any trial
+    assert "best: trial" in first.stdout
+    second = run("quickstart.py", "--trials", "3", "--epochs", "2", "--store", store)
+    assert second.returncode == 0, second.stderr
+    study = hpdeco.load_study("quickstart", store=store)
+    assert [t.number for t in study.trials] == [0, 1, 2]  # resumed, not restarted
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert all(len(t.intermediate_values) == 2 for t in study.trials)
+
+
+def test_every_example_has_a_test() -> None:
+    tested = {"quickstart.py"}
+    assert {p.name for p in EXAMPLES.glob("*.py")} <= tested
