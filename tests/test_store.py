@@ -110,3 +110,17 @@ def test_names_with_quotes_sql_and_unicode_are_data_not_sql(store: str) -> None:
     assert study.name == name
     assert {r.params["größe ✓"] for r in study.trials} <= {"klein", "groß"}
     assert study.trials[0].metrics['métrique "q"'] == {1: 1.0}
+
+
+def test_deleting_a_study_removes_everything_of_it_and_nothing_else(store: str) -> None:
+    one_trial(store, study="keep")
+    one_trial(store, study="drop")
+    opened = SQLiteStore(store)
+    assert opened.delete_study("drop") is True
+    assert opened.delete_study("drop") is False
+    assert [s.name for s in opened.studies()] == ["keep"]
+    counts = [
+        opened._conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("trials", "params", "metrics")
+    ]
+    assert counts == [1, 1, 1]

@@ -210,6 +210,18 @@ class SQLiteStore:
         assert found is not None
         return found
 
+    def delete_study(self, name: str) -> bool:
+        """Delete a study with all its trials, parameters and metrics; False if absent."""
+        with self._write() as c:
+            row = c.execute("SELECT id FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False
+            # metrics carry study_id without a foreign key (it is an index column), so go
+            # through the trials: their cascade removes params, metrics and attributes.
+            c.execute("DELETE FROM metrics WHERE study_id = ?", (row[0],))
+            c.execute("DELETE FROM studies WHERE id = ?", (row[0],))
+            return True
+
     def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
         with self._write() as c:
             c.execute("UPDATE studies SET space = ? WHERE id = ?", (_dumps(dict(space)), study_id))
