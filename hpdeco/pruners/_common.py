@@ -1,0 +1,112 @@
+"""Shared helpers of the pruners: reading curves, checking options, direction-aware ranking.
+
+Every pruner here decides from two things only: the running trial's reported values and
+what the store holds (``study.finished`` after :meth:`~hpdeco.study.Study.refresh`, and
+``store.values_at``). Nothing is remembered between calls, so a restarted process or a
+second worker asked about the same stored values gives the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from hpdeco.errors import ConfigError
+from hpdeco.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hpdeco.study import Study
+    from hpdeco.trial import Trial
+
+# Trials whose curves a pruner compares against: a FAIL trial's curve says nothing reliable
+# about its configuration (it may have crashed for any reason), so it is left out.
+COMPARABLE = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{owner}({name}={value!r}): {name} must be an int >= {minimum}")
+    return value
+
+
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict: bool = False,
+) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if ok and minimum is not None:
+        ok = value > minimum if strict else value >= minimum
+    if ok and maximum is not None:
+        ok = value <= maximum
+    if not ok:
+        bounds = []
+        if minimum is not None:
+            bounds.append(f"{'>' if strict else '>='} {minimum}")
+        if maximum is not None:
+            bounds.append(f"<= {maximum}")
+        rule = " and ".join(bounds) if bounds else "finite"
+        raise ConfigError(f"{owner}({name}={value!r}): {name} must be a finite number {rule}")
+    return float(value)
+
+
+def finite_curve(curve: Mapping[int, float]) -> dict[int, float]:
+    """The steps of ``curve`` whose value is a finite number."""
+    return {s: v for s, v in curve.items() if v is not None and math.isfinite(v)}
+
+
+def current_step(trial: Trial) -> int | None:
+    """The largest step the trial has reported (steps may arrive out of order)."""
+    values = trial.intermediate_values
+    return max(values) if values else None
+
+
+def previous_step(curve: Mapping[int, float], step: int) -> int:
+    """The largest reported step below ``step``; 0 when there is none."""
+    below = [s for s in curve if s < step]
+    return max(below) if below else 0
+
+
+def best(study: Study, values: Iterable[float]) -> float | None:
+    values = list(values)
+    return study.best_of(values) if values else None
+
+
+def best_upto(study: Study, curve: Mapping[int, float], step: int) -> float | None:
+    """The best finite value reported at a step ``<= step``, or None."""
+    return best(study, (v for s, v in finite_curve(curve).items() if s <= step))
+
+
+def reached(record: TrialRecord, step: int) -> bool:
+    return bool(record.intermediate_values) and max(record.intermediate_values) >= step
+
+
+def comparable(study: Study) -> list[TrialRecord]:
+    """Finished COMPLETE and PRUNED trials, fresh from the store."""
+    study.refresh()
+    return [r for r in study.finished if r.state in COMPARABLE]
+
+
+def crossed(curve: Mapping[int, float], step: int, checkpoints: Iterable[int]) -> int | None:
+    """The largest checkpoint ``c`` with ``previous step < c <= step``: a step that reports
+    sparsely (every 2nd epoch, say) still meets every checkpoint it passes."""
+    previous = previous_step(curve, step)
+    hits = [c for c in checkpoints if previous < c <= step]
+    return max(hits) if hits else None
+
+
+def keep_count(n: int, reduction_factor: float) -> int:
+    """How many of ``n`` values at a rung go on: the top ``n / reduction_factor``, at least 1."""
+    return max(1, int(n // reduction_factor))
+
+
+def in_top(study: Study, value: float, values: list[float], keep: int) -> bool:
+    """Whether ``value`` is at least as good as the ``keep``-th best of ``values``."""
+    ranked = sorted(values, reverse=study.direction == "max")
+    cutoff = ranked[min(keep, len(ranked)) - 1]
+    return not study.is_better(cutoff, value)

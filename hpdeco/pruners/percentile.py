@@ -1,0 +1,142 @@
+"""The percentile and median pruners: stop a trial doing worse than most finished trials
+did at the same step (the "median stopping rule" of Golovin et al., 2017, generalised to any
+percentile)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from hpdeco.pruners._common import (
+    best_upto,
+    check_int,
+    check_number,
+    comparable,
+    crossed,
+    current_step,
+    finite_curve,
+    reached,
+)
+from hpdeco.trial import TrialState
+
+if TYPE_CHECKING:
+    from hpdeco.trial import Trial
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) of ascending values, interpolating linearly."""
+    position = (len(sorted_values) - 1) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+class PercentilePruner:
+    """Prune a trial whose best value so far is worse than the ``percentile``-th best percent
+    of the finished trials' values at the same step.
+
+    ``percentile=50`` is the median rule; ``percentile=25`` keeps only trials in the best
+    quarter. The rule, at the trial's latest reported step ``s``:
+
+    - never in the first ``n_warmup_steps`` steps (``s <= n_warmup_steps``);
+    - only at steps ``n_warmup_steps + 1``, then every ``interval_steps`` steps (a trial that
+      reports sparsely is checked at the first step at or past each of those);
+    - never before ``n_startup_trials`` trials have COMPLETEd;
+    - the comparison values are those, at step ``s``, of the finished COMPLETE and PRUNED
+      trials that reached step ``s`` (FAIL trials are left out; a trial that did not report
+      exactly ``s`` counts with its latest value before ``s``); never with fewer than
+      ``n_min_trials`` of them;
+    - the trial's own value is its best finite value up to ``s``; with none (all NaN) it
+      counts as the worst;
+    - prune when that value is strictly worse than the cutoff (ties go on).
+
+    The direction of the study (max or min) decides what "worse" and "best" mean.
+    """
+
+    def __init__(
+        self,
+        percentile: float,
+        *,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+    ) -> None:
+        name = type(self).__name__
+        self.percentile = check_number(name, "percentile", percentile, minimum=0, maximum=100)
+        self.n_startup_trials = check_int(name, "n_startup_trials", n_startup_trials, 0)
+        self.n_warmup_steps = check_int(name, "n_warmup_steps", n_warmup_steps, 0)
+        self.interval_steps = check_int(name, "interval_steps", interval_steps, 1)
+        self.n_min_trials = check_int(name, "n_min_trials", n_min_trials, 1)
+
+    def _checkpoints(self, step: int) -> range:
+        return range(self.n_warmup_steps + 1, step + 1, self.interval_steps)
+
+    def should_prune(self, trial: Trial) -> bool:
+        step = current_step(trial)
+        if step is None or step <= self.n_warmup_steps:
+            return False
+        curve = trial.intermediate_values
+        if crossed(curve, step, self._checkpoints(step)) is None:
+            return False
+        study = trial.study
+        finished = comparable(study)
+        if sum(r.state is TrialState.COMPLETE for r in finished) < self.n_startup_trials:
+            return False
+        others = []
+        for record in finished:
+            if reached(record, step):
+                value = _value_at(record.intermediate_values, step)
+                if value is not None:
+                    others.append(value)
+        if len(others) < self.n_min_trials:
+            return False
+        mine = best_upto(study, curve, step)
+        if mine is None:
+            return True  # nothing finite reported: the worst possible value
+        others.sort()
+        if study.direction == "max":
+            cutoff = _percentile(others, 100.0 - self.percentile)
+        else:
+            cutoff = _percentile(others, self.percentile)
+        return study.is_better(cutoff, mine)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(percentile={self.percentile:g}, "
+            f"n_startup_trials={self.n_startup_trials}, n_warmup_steps={self.n_warmup_steps}, "
+            f"interval_steps={self.interval_steps}, n_min_trials={self.n_min_trials})"
+        )
+
+
+def _value_at(curve: Mapping[int, float], step: int) -> float | None:
+    """A finished trial's finite value at ``step``, else at its latest step before it."""
+    finite = finite_curve(curve)
+    if step in finite:
+        return finite[step]
+    earlier = [s for s in finite if s < step]
+    return finite[max(earlier)] if earlier else None
+
+
+class MedianPruner(PercentilePruner):
+    """The percentile pruner at 50: prune a trial whose best value so far is worse than the
+    median of finished trials' values at the same step. See :class:`PercentilePruner`."""
+
+    def __init__(
+        self,
+        *,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+    ) -> None:
+        super().__init__(
+            50.0,
+            n_startup_trials=n_startup_trials,
+            n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
+            n_min_trials=n_min_trials,
+        )
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("MedianPruner(percentile=50, ", "MedianPruner(")
