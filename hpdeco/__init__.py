@@ -3,6 +3,7 @@
 from hpdeco.errors import (
     ConfigError,
     HpdecoError,
+    MissingDependency,
     ObjectiveError,
     SpaceError,
     StoreError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "ConfigError",
     "HpdecoError",
+    "MissingDependency",
     "ObjectiveError",
     "Search",
     "SpaceChangedWarning",

@@ -35,6 +35,11 @@ class StudyNotFound(HpdecoError, LookupError):
     """No study of that name in the store."""
 
 
+class MissingDependency(HpdecoError, ImportError):
+    """An optional package (matplotlib, pandas, tensorboard) is needed; the message says
+    which extra installs it."""
+
+
 class TrialPruned(HpdecoError):
     """Raise inside ``with trial:`` (or let a pruning callback end ``fit``) to prune a trial."""
 

@@ -19,12 +19,15 @@ from hpdeco.samplers import Sampler, resolve_sampler
 from hpdeco.space import Param, current_trial
 from hpdeco.static import StaticSpace
 from hpdeco.store import Store, open_store
+from hpdeco.store.heartbeat import Heartbeat
 from hpdeco.study import Study
 from hpdeco.trial import Trial, TrialRecord, TrialState
+from hpdeco.weights import WeightKeeper, best_model, check_keep_best
 
 logger = logging.getLogger("hpdeco")
 
 TRIAL_VALUES = ("best", "last")
+WAIT_FOR_WORKERS_S = 0.2  # poll interval while other workers hold every configuration left
 
 
 def _positive(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
@@ -52,8 +55,9 @@ class Search:
     of earlier runs count), ``timeout`` (seconds), ``sampler``, ``pruner``, ``store`` (a
     path; default ``hpdeco.db``), ``study`` (a name; default the script's name), ``seed``,
     ``trial_value`` ("best" or "last" reported value), ``space`` (a tunable function, to
-    check its space before the first trial) and ``verbose`` (0 quiet, 1 progress bar, 2 bar
-    and a log line per trial).
+    check its space before the first trial), ``verbose`` (0 quiet, 1 progress bar, 2 bar
+    and a log line per trial) and ``keep_best`` (default 1: keep the trained weights of the
+    best trial beside the store, for :meth:`best_model`; 0 keeps none).
     """
 
     def __init__(
@@ -71,6 +75,8 @@ class Search:
         trial_value: str = "best",
         space: StaticSpace | Callable[..., Any] | None = None,
         verbose: int = 1,
+        keep_best: int = 1,
+        retries: int = 0,
     ) -> None:
         self.direction = infer_direction(objective, direction)
         self.objective = objective
@@ -87,6 +93,9 @@ class Search:
         static = getattr(space, "space", space)
         if static is not None and not isinstance(static, StaticSpace):
             raise ConfigError(f"space={space!r} must be a @hpdeco.tunable function or its .space")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError(f"retries={retries!r} must be an int >= 0")
+        self.retries = retries
         self.max_trials = max_trials
         self.timeout = timeout
         self.seed = seed
@@ -98,18 +107,22 @@ class Search:
         self._study_name = study or default_study_name()
         self._trial_value = trial_value
         self._static = static
+        self._build = space if callable(space) and static is not None else None
+        self.keep_best = check_keep_best(keep_best)
+        self._keeper: WeightKeeper | None = None
         self._study: Study | None = None
         self._active: Trial | None = None
         self._token: Any = None
         self._iterating = False
         self._bar: Any = None
+        self._heartbeat: Heartbeat | None = None
         self._started_at = 0.0
 
     # -- opening and closing ------------------------------------------------------------------
 
     def __enter__(self) -> Search:
         store = open_store(self._store_arg)
-        settings = {"trial_value": self._trial_value}
+        settings = {"trial_value": self._trial_value, "keep_best": self.keep_best}
         row = store.create_study(self._study_name, self.objective, self.direction, settings)
         if (row.objective, row.direction) != (self.objective, self.direction):
             raise ObjectiveError(
@@ -119,17 +132,44 @@ class Search:
             )
         self._study = Study(store, row, sampler=self._sampler, pruner=self._pruner)
         self._study.settings.update(settings)
-        lost = store.recover_lost(row.id)
-        if lost:
-            warn(
-                f"study {row.name!r}: trials {lost} were left RUNNING by a process that has "
-                "ended; they are marked FAIL (worker lost)",
-            )
-            self._study.refresh()
+        self._recover()
         if self._static is not None:
             self._study.declare_many(self._static.params.values())
+        self._keeper = WeightKeeper(self._study, self.keep_best)
+        self._heartbeat = Heartbeat.start(store)
         self._started_at = time.monotonic()
         return self
+
+    def _recover(self) -> None:
+        """Mark FAIL the trials whose worker is gone, and queue retries of them."""
+        study = self.study
+        lost = study.store.recover_lost(study.id)
+        if not lost:
+            return
+        retried = []
+        for record in lost:
+            earlier = sum(
+                1 for r in study.trials
+                if r.retryable and r.params == record.params and r.number != record.number
+            )
+            if earlier < self.retries and record.params:
+                retried.append(study.store.enqueue(study.id, record.params))
+        warn(
+            f"study {study.name!r}: trials {[r.number for r in lost]} were left RUNNING by a "
+            "worker that is gone; they are marked FAIL (worker lost)"
+            + (f" and retried as trials {retried}" if retried else "")
+        )
+        study.refresh()
+
+    def enqueue(self, params: dict[str, Any]) -> int:
+        """Queue a trial with these parameter values (others drawn as usual); the next trial
+        any worker starts takes it. Returns its number.
+
+        >>> search.enqueue({"lr": 1e-3, "units": 64})
+        """
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise ConfigError(f"enqueue(params={params!r}) takes a dict of name -> value")
+        return self.study.store.enqueue(self.study.id, params)
 
     def __exit__(
         self,
@@ -150,6 +190,9 @@ class Search:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         return suppress
 
     # -- the loop -----------------------------------------------------------------------------
@@ -180,16 +223,34 @@ class Search:
         if self.timeout is not None and time.monotonic() - self._started_at >= self.timeout:
             self.stopped_because = "timeout"
             return None
+        self._recover()
         study.refresh()
-        exhausted = getattr(study.sampler, "exhausted", None)
-        if exhausted is not None and exhausted(study):
-            self.stopped_because = "the sampler has no configuration left"
+        if self._sampler_exhausted(study):
             return None
-        claimed = study.store.start_trial(study.id, self.max_trials)
-        if claimed is None:
+        claim = study.store.start_trial(study.id, self.max_trials)
+        if claim is None:
             self.stopped_because = "max_trials"
             return None
-        return Trial(study, *claimed)
+        if self._heartbeat is not None:
+            self._heartbeat.trial_id = claim.trial_id
+        return Trial(study, claim.trial_id, claim.number, claim.params)
+
+    def _sampler_exhausted(self, study: Study) -> bool:
+        """Whether the sampler has nothing left; waits while other workers hold the rest."""
+        exhausted = getattr(study.sampler, "exhausted", None)
+        all_taken = getattr(study.sampler, "all_taken", None)
+        while True:
+            if exhausted is not None and exhausted(study):
+                self.stopped_because = "the sampler has no configuration left"
+                return True
+            if all_taken is None or not all_taken(study):
+                return False
+            if self.timeout is not None and time.monotonic() - self._started_at >= self.timeout:
+                self.stopped_because = "timeout"
+                return True
+            time.sleep(WAIT_FOR_WORKERS_S)
+            self._recover()
+            study.refresh()
 
     def _enter(self, trial: Trial) -> None:
         self._active = trial
@@ -203,6 +264,8 @@ class Search:
         self._active = None
         try:
             trial._finish(error)
+            if self._keeper is not None:
+                self._keeper.trial_finished(trial)
         finally:
             try:
                 current_trial.reset(self._token)
@@ -238,15 +301,33 @@ class Search:
     def _postfix(self, running: int | None) -> str:
         best = self.study.best
         text = "best=-" if best is None else f"best={best.value:.4g} (#{best.number})"
+        ended = [r.state for r in self.study.finished]
+        text += f" pruned={ended.count(TrialState.PRUNED)} failed={ended.count(TrialState.FAIL)}"
         return text if running is None else f"{text} trial=#{running}"
 
     def _log(self, trial: Trial) -> None:
-        value = trial.value
+        """One line per finished trial: state, value and step, duration, parameters."""
+        record = next((r for r in reversed(self.study.finished) if r.number == trial.number), None)
+        value = record.value if record is not None else trial.value
         shown = "" if value is None else f" {self.objective}={value:.6g}"
+        if record is not None and value is not None:
+            step = record.best_step if record.best_step is not None else record.last_step
+            shown += "" if step is None else f" at step {step}"
+        if record is not None and record.reason:
+            shown += f" ({record.reason})"
+        if record is not None and record.duration is not None:
+            shown += f", {record.duration:.1f}s"
+        best = self.study.best
+        if best is not None and best.number == trial.number:
+            shown += ", new best"
         level = logging.WARNING if trial.state is TrialState.FAIL else logging.INFO
-        logger.log(
-            level, "trial %d %s%s %s", trial.number, trial.state.value, shown, dict(trial.params)
-        )
+        line = f"trial {trial.number} {trial.state.value}{shown} {dict(trial.params)}"
+        if logger.hasHandlers():
+            logger.log(level, "%s", line)
+        else:  # logging is not configured: print it, above the progress bar
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"hpdeco: {line}", file=sys.stderr)
 
     # -- results ------------------------------------------------------------------------------
 
@@ -271,8 +352,23 @@ class Search:
         """The parameters seen so far, as stored with the study."""
         return dict(self.study.space)
 
+    def best_model(self, build: Callable[..., Any] | None = None, *, rank: int = 0) -> Any:
+        """The best COMPLETE trial's model, trained: rebuilt by ``build`` (default: the
+        tunable function given as ``space=``, as ``tune()`` does) with the trial's parameters,
+        with the weights of its best epoch kept by ``keep_best``. ``rank=1`` gives the
+        second best (with ``keep_best >= 2``)."""
+        return best_model(self.study, build or self._build, self._keeper, rank=rank)
+
     def summary(self) -> str:
         return self.study.summary()
+
+    def to_records(self, **options: Any) -> list[dict[str, Any]]:
+        """Every trial as a plain dict (see :func:`hpdeco.analysis.to_records`)."""
+        return self.study.to_records(**options)
+
+    def trials_dataframe(self, **options: Any) -> Any:
+        """Every trial as a pandas row (see :func:`hpdeco.analysis.trials_dataframe`)."""
+        return self.study.trials_dataframe(**options)
 
     def __str__(self) -> str:
         return self.summary() if self._study is not None else repr(self)

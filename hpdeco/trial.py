@@ -95,10 +95,13 @@ class Trial:
     ...         trial.report(hp.Float("x", 0, 1) ** 2, step=1)
     """
 
-    def __init__(self, study: Study, trial_id: int, number: int) -> None:
+    def __init__(
+        self, study: Study, trial_id: int, number: int, fixed: Mapping[str, Any] | None = None
+    ) -> None:
         self.study = study
         self.number = number
         self._id = trial_id
+        self._fixed = dict(fixed or {})  # values given by enqueue() or a retry
         self._params: dict[str, Any] = {}
         self._specs: dict[str, Param] = {}
         self._intermediate: dict[int, float] = {}
@@ -108,8 +111,18 @@ class Trial:
         self._last_step = 0
         self.state = TrialState.RUNNING
         self.uses_keras = False
+        # Steps a full run takes (fit's epochs; set by the Keras callback, or by hand):
+        # HyperbandPruner reads it when not given max_resource.
+        self.max_steps: int | None = None
+        self._stop_reason: str | None = None  # why a COMPLETE trial stopped (early stopping)
+        self._weights: tuple[int, list[Any]] | None = None  # (step, weights) for keep_best
 
     # -- what the trial tried ---------------------------------------------------------------
+
+    @property
+    def id(self) -> int:
+        """The trial's row id in the store (its ``number`` is what people read)."""
+        return self._id
 
     @property
     def params(self) -> Mapping[str, Any]:
@@ -135,6 +148,8 @@ class Trial:
         self.study.declare(param)
         if param.kind == "fixed":
             value = param.default
+        elif param.name in self._fixed and param.contains(self._fixed[param.name]):
+            value = self._fixed[param.name]
         else:
             value = self.study.sampler.suggest(param, self)
             if not param.contains(value):
@@ -270,7 +285,7 @@ class Trial:
                 "or set trial.value"
             )
         else:
-            state = TrialState.COMPLETE
+            state, reason = TrialState.COMPLETE, self._stop_reason
         step = max(self._intermediate) if self._intermediate else None
         if state is TrialState.PRUNED:
             # A pruned trial's value is its last reported value, at the step it was stopped.

@@ -88,12 +88,16 @@ def tune(
     trial_value: str = "best",
     verbose: int = 1,
     callbacks: Sequence[Any] = (),
+    keep_best: int = 1,
     **fit_kwargs: Any,
 ) -> Search:
     """Build, fit and score the model for each trial; return the finished search.
 
     Other keyword arguments go to ``model.fit`` (``batch_size``, ``validation_split``...).
-    A trial that raises is recorded FAIL and the search goes on.
+    A trial that raises is recorded FAIL and the search goes on. Each trial gets fresh
+    copies of ``callbacks`` (so an ``EarlyStopping`` or ``ModelCheckpoint`` keeps no state
+    from one trial to the next). ``result.best_model()`` is the best trial's trained model
+    (``keep_best=0`` keeps no weights).
 
     >>> result = build_model.tune(x, y, validation_data=(xv, yv), epochs=20, max_trials=30)
     >>> result.best.params, result.best.value
@@ -115,16 +119,19 @@ def tune(
         trial_value=trial_value,
         space=build,
         verbose=verbose,
+        keep_best=keep_best,
     ) as search:
         for trial in search:
             with trial:
+                from hpdeco.callbacks import fresh  # keras is imported only here
+
                 model = build(hp) if pass_hp else build()
                 model.fit(
                     x,
                     y,
                     validation_data=validation_data,
                     epochs=epochs,
-                    callbacks=[*trial.callbacks(), *callbacks],
+                    callbacks=[*trial.callbacks(), *fresh(callbacks)],
                     **fit_kwargs,
                 )
     return search

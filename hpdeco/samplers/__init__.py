@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hpdeco.errors import ConfigError
 from hpdeco.samplers.grid import GridSampler
+from hpdeco.samplers.gp import GPSampler
 from hpdeco.samplers.random import RandomSampler
+from hpdeco.samplers.sobol import SobolSampler
+from hpdeco.samplers.tpe import TPESampler
 from hpdeco.space import Param
 
 if TYPE_CHECKING:
@@ -46,8 +49,11 @@ class FunctionSampler:
 SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "random": lambda seed: RandomSampler(seed=seed),
     "grid": lambda seed: GridSampler(),
+    "sobol": lambda seed: SobolSampler(seed=seed),
+    "tpe": lambda seed: TPESampler(seed=seed),
+    "gp": lambda seed: GPSampler(seed=seed),
 }
-DEFAULT_SAMPLER = "random"
+DEFAULT_SAMPLER = "tpe"
 
 
 def resolve_sampler(

@@ -72,10 +72,11 @@ class ConfigTree:
             self.root, self._seen, self._space = Node(), 0, dict(study.space)
         for record in finished[self._seen :]:
             if not record.retryable:
-                self._insert(record.params)
+                self.insert(record.params)
         self._seen = len(finished)
 
-    def _insert(self, params: Mapping[str, Any]) -> None:
+    def insert(self, params: Mapping[str, Any]) -> None:
+        """Mark the configuration ``params`` (in drawing order) as tried."""
         node = self.root
         path = [node]
         for name, value in params.items():

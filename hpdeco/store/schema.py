@@ -1,4 +1,8 @@
-"""The store's schema, shared by every backend. Bump ``SCHEMA_VERSION`` with each change."""
+"""The store's schema, shared by every backend. Bump ``SCHEMA_VERSION`` with each change.
+
+``{pk}`` stands for each backend's auto-numbered primary key. Ids are BIGINT and reals
+DOUBLE PRECISION, which SQLite reads as INTEGER and REAL.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +13,43 @@ APPLICATION_ID = 0x68706463
 
 FINISHED_STATES = ("COMPLETE", "PRUNED", "FAIL")
 
+# Keeps the schema version where a backend has no header field for it (PostgreSQL).
+META_TABLE = """
+    CREATE TABLE hpdeco_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+"""
+
 TABLES = (
     """
     CREATE TABLE studies (
-        id INTEGER PRIMARY KEY,
+        id {pk},
         name TEXT NOT NULL UNIQUE,
         objective TEXT NOT NULL,
         direction TEXT NOT NULL CHECK (direction IN ('max', 'min')),
         space TEXT NOT NULL DEFAULT '{}',
         settings TEXT NOT NULL DEFAULT '{}',
-        created_at REAL NOT NULL
+        created_at DOUBLE PRECISION NOT NULL
     )
     """,
     """
     CREATE TABLE trials (
-        id INTEGER PRIMARY KEY,
-        study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-        number INTEGER NOT NULL,
+        id {pk},
+        study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        number BIGINT NOT NULL,
         state TEXT NOT NULL
             CHECK (state IN ('WAITING', 'RUNNING', 'COMPLETE', 'PRUNED', 'FAIL')),
-        value REAL,
-        last_step INTEGER,
+        value DOUBLE PRECISION,
+        last_step BIGINT,
         reason TEXT,
         traceback TEXT,
-        started_at REAL,
-        finished_at REAL,
-        finish_seq INTEGER,
+        started_at DOUBLE PRECISION,
+        finished_at DOUBLE PRECISION,
+        finish_seq BIGINT,
         host TEXT,
-        pid INTEGER,
-        heartbeat_at REAL,
+        pid BIGINT,
+        heartbeat_at DOUBLE PRECISION,
         UNIQUE (study_id, number)
     )
     """,
@@ -45,7 +57,7 @@ TABLES = (
     "CREATE UNIQUE INDEX trials_by_finish ON trials (study_id, finish_seq)",
     """
     CREATE TABLE params (
-        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
         position INTEGER NOT NULL,
         name TEXT NOT NULL,
         value TEXT NOT NULL,
@@ -57,19 +69,19 @@ TABLES = (
     # NaN as NULL).
     """
     CREATE TABLE metrics (
-        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        study_id INTEGER NOT NULL,
+        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        study_id BIGINT NOT NULL,
         name TEXT NOT NULL,
-        step INTEGER NOT NULL,
-        value REAL,
-        recorded_at REAL NOT NULL,
+        step BIGINT NOT NULL,
+        value DOUBLE PRECISION,
+        recorded_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (trial_id, name, step)
     )
     """,
     "CREATE INDEX metrics_by_step ON metrics (study_id, name, step)",
     """
     CREATE TABLE study_attrs (
-        study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
         key TEXT NOT NULL,
         value TEXT NOT NULL,
         PRIMARY KEY (study_id, key)
@@ -77,10 +89,15 @@ TABLES = (
     """,
     """
     CREATE TABLE trial_attrs (
-        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
         key TEXT NOT NULL,
         value TEXT NOT NULL,
         PRIMARY KEY (trial_id, key)
     )
     """,
 )
+
+
+def statements(pk: str) -> list[str]:
+    """The CREATE statements with the backend's primary-key type filled in."""
+    return [statement.replace("{pk}", pk) for statement in TABLES]

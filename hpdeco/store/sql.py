@@ -1,0 +1,494 @@
+"""What every store does, in SQL that SQLite and PostgreSQL both speak.
+
+A backend supplies the connection, how a write transaction starts (and which errors are
+worth retrying), and how one study is locked while a trial number or a grid point is
+handed out. Every write is one short transaction; transient lock errors are retried with
+backoff here and never reach the user.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from hpdeco.errors import StoreError
+from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
+
+T = TypeVar("T")
+
+HEARTBEAT_S = 5.0  # how often a running trial's heartbeat is refreshed
+HEARTBEAT_GRACE_S = 60.0  # a trial on another host with no heartbeat this long is lost
+RETRIES = 8  # attempts at a write transaction that meets a transient lock error
+_CHUNK = 500  # trial ids per IN (...) list, well under any variable limit
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyRow:
+    id: int
+    name: str
+    objective: str
+    direction: str
+    space: dict[str, Any]
+    settings: dict[str, Any]
+    created_at: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A trial handed to this worker: a new one, or an enqueued one with its parameters."""
+
+    trial_id: int
+    number: int
+    params: dict[str, Any]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _metric(value: float) -> float | None:
+    return None if math.isnan(value) else value  # NULL stands for NaN in every backend
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+HOST = socket.gethostname()
+
+
+class SQLStore:
+    """Studies, trials, parameters and per-step metrics. Subclasses connect."""
+
+    path: str
+    read_only: bool
+    _conn: Any
+
+    def __init__(self) -> None:
+        self._beats: dict[int, float] = {}
+
+    # -- what a backend provides --------------------------------------------------------------
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params)
+
+    def _run_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        self._run("COMMIT")
+
+    def _rollback(self) -> None:
+        self._run("ROLLBACK")
+
+    def _transient(self, error: Exception) -> bool:
+        """Whether ``error`` is a lock or serialisation conflict worth retrying."""
+        raise NotImplementedError
+
+    def _lock_study(self, study_id: int) -> None:
+        """Serialise writers of one study until the transaction ends."""
+
+    def reopen(self) -> SQLStore:
+        """A second, independent connection to the same store (for another thread)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _transaction(self, body: Callable[[], T]) -> T:
+        if self.read_only:
+            raise StoreError(f"store={self.path!r} was opened read-only")
+        delay = 0.01
+        for attempt in range(RETRIES):
+            try:
+                self._begin()
+            except Exception as exc:
+                if self._transient(exc) and attempt < RETRIES - 1:
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                raise StoreError(
+                    f"store={self.path!r}: could not start a write ({exc}); another process "
+                    "holds it, or the disk refuses writes"
+                ) from None
+            try:
+                result = body()
+                self._commit()
+                return result
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, Exception) and self._transient(exc) and attempt < RETRIES - 1:
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                if (
+                    isinstance(exc, Exception)
+                    and not isinstance(exc, StoreError)
+                    and (self._is_db_error(exc))
+                ):
+                    raise StoreError(f"store={self.path!r}: a write failed ({exc})") from None
+                raise
+        raise AssertionError("unreachable")
+
+    def _is_db_error(self, error: Exception) -> bool:
+        return False
+
+    # -- studies ------------------------------------------------------------------------------
+
+    _STUDY_COLUMNS = "id, name, objective, direction, space, settings, created_at"
+
+    @staticmethod
+    def _study_row(row: Sequence[Any]) -> StudyRow:
+        return StudyRow(
+            row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6]
+        )
+
+    def study(self, name: str) -> StudyRow | None:
+        row = self._run(
+            f"SELECT {self._STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else self._study_row(row)
+
+    def studies(self) -> list[StudyRow]:
+        rows = self._run(f"SELECT {self._STUDY_COLUMNS} FROM studies ORDER BY name").fetchall()
+        return [self._study_row(r) for r in rows]
+
+    def create_study(
+        self, name: str, objective: str, direction: str, settings: Mapping[str, Any]
+    ) -> StudyRow:
+        """The study called ``name``, created if it does not exist yet."""
+        self._transaction(
+            lambda: self._run(
+                "INSERT INTO studies (name, objective, direction, settings, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, objective, direction, dumps(dict(settings)), time.time()),
+            )
+        )
+        found = self.study(name)
+        assert found is not None
+        return found
+
+    def delete_study(self, name: str) -> bool:
+        """Delete a study with all its trials, parameters and metrics; False if absent."""
+
+        def delete() -> bool:
+            row = self._run("SELECT id FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False
+            # metrics.study_id is an index column, not a foreign key: clear it first; the
+            # cascade from studies removes trials, params and attributes.
+            self._run("DELETE FROM metrics WHERE study_id = ?", (row[0],))
+            self._run("DELETE FROM studies WHERE id = ?", (row[0],))
+            return True
+
+        return self._transaction(delete)
+
+    def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
+        self._transaction(
+            lambda: self._run(
+                "UPDATE studies SET space = ? WHERE id = ?", (dumps(dict(space)), study_id)
+            )
+        )
+
+    # -- trials -------------------------------------------------------------------------------
+
+    def enqueue(self, study_id: int, params: Mapping[str, Any]) -> int:
+        """Add a WAITING trial with fixed parameters; the next worker to start one takes it."""
+
+        def add() -> int:
+            self._lock_study(study_id)
+            number = self._next_number(study_id)
+            (trial_id,) = self._run(
+                "INSERT INTO trials (study_id, number, state) VALUES (?, ?, 'WAITING')"
+                " RETURNING id",
+                (study_id, number),
+            ).fetchone()
+            self._run_many(
+                "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)",
+                [(trial_id, i, k, dumps(v)) for i, (k, v) in enumerate(params.items())],
+            )
+            return int(number)
+
+        return self._transaction(add)
+
+    def _next_number(self, study_id: int) -> int:
+        (number,) = self._run(
+            "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?", (study_id,)
+        ).fetchone()
+        return int(number)
+
+    def start_trial(self, study_id: int, max_trials: int | None) -> Claim | None:
+        """Claim a trial (the oldest WAITING one, else a new number), or None when
+        ``max_trials`` trials are running or finished. Atomic across processes."""
+
+        def claim() -> Claim | None:
+            self._lock_study(study_id)
+            if max_trials is not None:
+                (taken,) = self._run(
+                    "SELECT COUNT(*) FROM trials WHERE study_id = ? AND state != 'WAITING'",
+                    (study_id,),
+                ).fetchone()
+                if taken >= max_trials:
+                    return None
+            now = time.time()
+            waiting = self._run(
+                "SELECT id, number FROM trials WHERE study_id = ? AND state = 'WAITING'"
+                " ORDER BY number LIMIT 1",
+                (study_id,),
+            ).fetchone()
+            if waiting is not None:
+                trial_id, number = waiting
+                self._run(
+                    "UPDATE trials SET state = 'RUNNING', started_at = ?, host = ?, pid = ?,"
+                    " heartbeat_at = ? WHERE id = ?",
+                    (now, HOST, os.getpid(), now, trial_id),
+                )
+                rows = self._run(
+                    "SELECT name, value FROM params WHERE trial_id = ? ORDER BY position",
+                    (trial_id,),
+                ).fetchall()
+                return Claim(int(trial_id), int(number), {k: json.loads(v) for k, v in rows})
+            number = self._next_number(study_id)
+            (trial_id,) = self._run(
+                "INSERT INTO trials (study_id, number, state, started_at, host, pid,"
+                " heartbeat_at) VALUES (?, ?, 'RUNNING', ?, ?, ?, ?) RETURNING id",
+                (study_id, number, now, HOST, os.getpid(), now),
+            ).fetchone()
+            return Claim(int(trial_id), number, {})
+
+        return self._transaction(claim)
+
+    def set_param(self, trial_id: int, position: int, name: str, value: Any) -> None:
+        self._transaction(
+            lambda: self._run(
+                "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (trial_id, name) DO UPDATE SET value = excluded.value",
+                (trial_id, position, name, dumps(value)),
+            )
+        )
+
+    def claim_param(
+        self,
+        study_id: int,
+        trial_id: int,
+        position: int,
+        name: str,
+        choose: Callable[[dict[int, dict[str, Any]]], Any],
+    ) -> Any:
+        """Choose and store a parameter value in one locked transaction: ``choose`` sees the
+        parameters of every RUNNING trial, so concurrent workers never pick alike."""
+
+        def claim() -> Any:
+            self._lock_study(study_id)
+            value = choose(self.running_params(study_id))
+            self._run(
+                "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (trial_id, name) DO UPDATE SET value = excluded.value",
+                (trial_id, position, name, dumps(value)),
+            )
+            return value
+
+        return self._transaction(claim)
+
+    def record(self, trial_id: int, study_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        """Store one step's metrics; a step already stored for a metric keeps its first value."""
+        now = time.time()
+        beat = now - self._beats.get(trial_id, 0.0) >= HEARTBEAT_S
+
+        def write() -> None:
+            self._run_many(
+                "INSERT INTO metrics (trial_id, study_id, name, step, value, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, name, step) DO NOTHING",
+                [(trial_id, study_id, k, step, _metric(v), now) for k, v in metrics.items()],
+            )
+            if beat:
+                self._run("UPDATE trials SET heartbeat_at = ? WHERE id = ?", (now, trial_id))
+
+        self._transaction(write)
+        if beat:
+            self._beats[trial_id] = now
+
+    def heartbeat(self, trial_ids: Iterable[int]) -> None:
+        """Mark these trials alive (called from a background thread while they run)."""
+        ids = list(trial_ids)
+        if not ids:
+            return
+        now = time.time()
+        marks = ",".join("?" * len(ids))
+        self._transaction(
+            lambda: self._run(
+                f"UPDATE trials SET heartbeat_at = ? WHERE id IN ({marks}) AND state = 'RUNNING'",
+                (now, *ids),
+            )
+        )
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        study_id: int,
+        state: TrialState,
+        value: float | None,
+        last_step: int | None,
+        reason: str | None,
+        traceback: str | None,
+    ) -> bool:
+        """End a RUNNING trial; False if it had already been ended (e.g. recovered as lost)."""
+
+        def finish() -> bool:
+            self._lock_study(study_id)
+            cursor = self._run(
+                "UPDATE trials SET state = ?, value = ?, last_step = ?, reason = ?, traceback = ?,"
+                " finished_at = ?, finish_seq = (SELECT COALESCE(MAX(finish_seq), 0) + 1"
+                " FROM trials WHERE study_id = ?) WHERE id = ? AND state = 'RUNNING'",
+                (state.value, value, last_step, reason, traceback, time.time(), study_id, trial_id),
+            )
+            return cursor.rowcount == 1
+
+        self._beats.pop(trial_id, None)
+        return self._transaction(finish)
+
+    def recover_lost(self, study_id: int, grace: float = HEARTBEAT_GRACE_S) -> list[TrialRecord]:
+        """Mark FAIL (worker lost) the RUNNING trials whose worker is gone: at once when it
+        ran on this host and its process no longer exists, otherwise after ``grace`` seconds
+        without a heartbeat. Returns them, parameters and reported steps kept."""
+        now = time.time()
+        rows = self._run(
+            "SELECT id, number, host, pid, heartbeat_at FROM trials"
+            " WHERE study_id = ? AND state = 'RUNNING'",
+            (study_id,),
+        ).fetchall()
+        lost = [
+            trial_id
+            for trial_id, _, host, pid, beat in rows
+            if (host == HOST and (pid is None or not pid_alive(pid)))
+            or (host != HOST and (beat is None or now - beat > grace))
+        ]
+        recovered = [
+            trial_id
+            for trial_id in lost
+            if self.finish_trial(trial_id, study_id, TrialState.FAIL, None, None, WORKER_LOST, None)
+        ]
+        if not recovered:
+            return []
+        marks = ",".join("?" * len(recovered))
+        rows = self._run(
+            f"SELECT {self._TRIAL_COLUMNS} FROM trials WHERE id IN ({marks}) ORDER BY number",
+            recovered,
+        ).fetchall()
+        return self._records(rows, objective="")
+
+    def count(self, study_id: int) -> dict[TrialState, int]:
+        rows = self._run(
+            "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
+        ).fetchall()
+        return {TrialState(state): n for state, n in rows}
+
+    def running_params(self, study_id: int) -> dict[int, dict[str, Any]]:
+        """The parameters drawn so far by each RUNNING trial, by trial number."""
+        rows = self._run(
+            "SELECT t.number, p.name, p.value FROM trials t LEFT JOIN params p"
+            " ON p.trial_id = t.id WHERE t.study_id = ? AND t.state = 'RUNNING'"
+            " ORDER BY t.number, p.position",
+            (study_id,),
+        ).fetchall()
+        running: dict[int, dict[str, Any]] = {}
+        for number, name, value in rows:
+            params = running.setdefault(number, {})
+            if name is not None:
+                params[name] = json.loads(value)
+        return running
+
+    # -- reading trials back ------------------------------------------------------------------
+
+    _TRIAL_COLUMNS = (
+        "id, number, state, value, last_step, reason, traceback, started_at, finished_at,"
+        " finish_seq"
+    )
+
+    def finished_since(
+        self, study_id: int, objective: str, seq: int
+    ) -> tuple[list[TrialRecord], int]:
+        """Trials finished after finish sequence ``seq``, in finishing order, and the new seq."""
+        rows = self._run(
+            f"SELECT {self._TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND finish_seq > ?"
+            " ORDER BY finish_seq",
+            (study_id, seq),
+        ).fetchall()
+        if not rows:
+            return [], seq
+        return self._records(rows, objective), rows[-1][9]
+
+    def trials(self, study_id: int, objective: str) -> list[TrialRecord]:
+        """Every trial of the study, by number."""
+        rows = self._run(
+            f"SELECT {self._TRIAL_COLUMNS} FROM trials WHERE study_id = ? ORDER BY number",
+            (study_id,),
+        ).fetchall()
+        return self._records(rows, objective)
+
+    def _records(self, rows: list[Sequence[Any]], objective: str) -> list[TrialRecord]:
+        ids = [r[0] for r in rows]
+        params: dict[int, dict[str, Any]] = {i: {} for i in ids}
+        metrics: dict[int, dict[str, dict[int, float]]] = {i: {} for i in ids}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for trial_id, name, value in self._run(
+                f"SELECT trial_id, name, value FROM params WHERE trial_id IN ({marks})"
+                " ORDER BY trial_id, position",
+                chunk,
+            ).fetchall():
+                params[trial_id][name] = json.loads(value)
+            for trial_id, name, step, value in self._run(
+                f"SELECT trial_id, name, step, value FROM metrics WHERE trial_id IN ({marks})"
+                " ORDER BY trial_id, name, step",
+                chunk,
+            ).fetchall():
+                metrics[trial_id].setdefault(name, {})[step] = math.nan if value is None else value
+        return [
+            TrialRecord(
+                number=r[1],
+                state=TrialState(r[2]),
+                params=params[r[0]],
+                value=r[3],
+                intermediate_values=metrics[r[0]].get(objective, {}),
+                metrics=metrics[r[0]],
+                last_step=r[4],
+                reason=r[5],
+                traceback=r[6],
+                started_at=r[7],
+                finished_at=r[8],
+            )
+            for r in rows
+        ]
+
+    def values_at(self, study_id: int, name: str, step: int) -> dict[int, float]:
+        """Every trial's value of metric ``name`` at ``step``, by trial number (for pruners)."""
+        rows = self._run(
+            "SELECT t.number, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id"
+            " WHERE m.study_id = ? AND m.name = ? AND m.step = ?",
+            (study_id, name, step),
+        ).fetchall()
+        return {number: (math.nan if value is None else value) for number, value in rows}
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]

@@ -1,0 +1,208 @@
+"""One store test suite, run on a SQLite file and on a real PostgreSQL server: semantics,
+many worker processes on one study, and workers that die."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import hpdeco
+from hpdeco import StoreError, TrialState, hp
+from hpdeco.store import open_store
+from hpdeco.store.heartbeat import Heartbeat
+
+WORKER = str(Path(__file__).parent / "worker.py")
+
+
+def loop(store: str, max_trials: int, study: str = "s", **options) -> hpdeco.Search:
+    options.setdefault("verbose", 0)
+    with hpdeco.search(
+        objective="loss", max_trials=max_trials, store=store, study=study, **options
+    ) as s:
+        for trial in s:
+            x = hp.Float("x", 0.0, 1.0)
+            for step in (1, 2):
+                trial.report({"loss": x / step, "acc": 1 - x}, step)
+    return s
+
+
+def test_trials_metrics_and_resume(any_store: str) -> None:
+    loop(any_store, 3)
+    s = loop(any_store, 5)
+    records = s.trials
+    assert [r.number for r in records] == [0, 1, 2, 3, 4]
+    assert all(r.state is TrialState.COMPLETE for r in records)
+    for r in records:
+        assert r.metrics == {
+            "loss": {1: r.params["x"], 2: r.params["x"] / 2},
+            "acc": {1: 1 - r.params["x"], 2: 1 - r.params["x"]},
+        }
+        assert r.value == r.params["x"] / 2
+    store = open_store(any_store)
+    values = store.values_at(s.study.id, "loss", 2)
+    assert values == {r.number: r.params["x"] / 2 for r in records}
+
+
+def test_hostile_names_are_data(any_store: str) -> None:
+    name = "robert'); DROP TABLE trials; -- ✓"
+    loop(any_store, 2, study=name)
+    study = hpdeco.load_study(name, store=any_store)
+    assert study.name == name and len(study.trials) == 2
+
+
+def test_delete_study(any_store: str) -> None:
+    loop(any_store, 2, study="keep")
+    loop(any_store, 2, study="drop")
+    store = open_store(any_store)
+    assert store.delete_study("drop") and not store.delete_study("drop")
+    assert [s.name for s in store.studies()] == ["keep"]
+    assert len(hpdeco.load_study("keep", store=any_store).trials) == 2
+
+
+def test_enqueued_trials_come_first_with_their_values(any_store: str) -> None:
+    with hpdeco.search(objective="loss", max_trials=3, store=any_store, study="q", verbose=0) as s:
+        first = s.enqueue({"x": 0.25})
+        second = s.enqueue({"x": 0.75, "unused": 1})
+        for trial in s:
+            trial.report(hp.Float("x", 0.0, 1.0), 1)
+    records = s.trials
+    assert (first, second) == (0, 1)
+    assert [r.params["x"] for r in records[:2]] == [0.25, 0.75]
+    assert len(records) == 3 and all(r.state is TrialState.COMPLETE for r in records)
+
+
+def test_a_lost_worker_on_another_host_is_recovered_after_the_grace(any_store: str) -> None:
+    s = loop(any_store, 1)
+    store = open_store(any_store)
+    claim_stale = store.start_trial(s.study.id, None)
+    claim_fresh = store.start_trial(s.study.id, None)
+    store.set_param(claim_stale.trial_id, 0, "x", 0.5)
+    store.record(claim_stale.trial_id, s.study.id, 1, {"loss": 0.5})
+    store._run(
+        "UPDATE trials SET host = 'elsewhere', heartbeat_at = ? WHERE id = ?",
+        (time.time() - 600, claim_stale.trial_id),
+    )
+    store._run(
+        "UPDATE trials SET host = 'elsewhere', heartbeat_at = ? WHERE id = ?",
+        (time.time(), claim_fresh.trial_id),
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"trials \[1\] were left RUNNING.*retried as trials "
+        r"\[3\]",
+    ):
+        with hpdeco.search(
+            objective="loss", max_trials=4, store=any_store, study="s", retries=1, verbose=0
+        ) as again:
+            pass
+    states = {r.number: r for r in again.trials}
+    assert states[1].state is TrialState.FAIL and states[1].reason.startswith("worker lost")
+    assert states[1].intermediate_values == {1: 0.5}  # its reported epochs stay
+    assert states[2].state is TrialState.RUNNING  # fresh heartbeat: still somebody's
+    assert states[3].state is TrialState.WAITING and states[3].params == {"x": 0.5}
+
+
+def test_the_heartbeat_thread_keeps_a_long_trial_alive(any_store: str) -> None:
+    s = loop(any_store, 1)
+    store = open_store(any_store)
+    claim = store.start_trial(s.study.id, None)
+    store._run("UPDATE trials SET heartbeat_at = 0 WHERE id = ?", (claim.trial_id,))
+    beat = Heartbeat(store.reopen, interval=0.05)
+    beat.trial_id = claim.trial_id
+    time.sleep(0.3)
+    beat.stop()
+    (when,) = store._run(
+        "SELECT heartbeat_at FROM trials WHERE id = ?", (claim.trial_id,)
+    ).fetchone()
+    assert time.time() - when < 5
+
+
+def test_a_store_from_a_newer_version_is_refused(any_store: str) -> None:
+    loop(any_store, 1)
+    store = open_store(any_store)
+    if any_store.startswith("postgresql://"):
+        store._run("UPDATE hpdeco_meta SET value = '99' WHERE key = 'schema_version'")
+    else:
+        store._run("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match=r"newer hpdeco \(schema 99"):
+        loop(any_store, 2)
+
+
+def workers(
+    store: str,
+    study: str,
+    n: int,
+    max_trials: int,
+    sampler: str = "random",
+    steps: int = 3,
+    sleep: float = 0.01,
+    retries: int = 0,
+) -> list[subprocess.Popen]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                WORKER,
+                store,
+                study,
+                str(max_trials),
+                sampler,
+                str(steps),
+                str(sleep),
+                str(retries),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(n)
+    ]
+
+
+def test_worker_processes_share_one_study_exactly(any_store: str) -> None:
+    procs = workers(any_store, "shared", 4, 20)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    done = [int(n) for out, _ in outputs for n in out.split()]
+    records = hpdeco.load_study("shared", store=any_store).trials
+    assert sorted(done) == [r.number for r in records] == list(range(20))
+    assert all(r.state is TrialState.COMPLETE for r in records)
+    assert sum(1 for out, _ in outputs if out.split()) >= 2  # the work was really shared
+
+
+def test_grid_points_are_handed_out_once_across_workers(any_store: str) -> None:
+    procs = workers(any_store, "grid", 3, 100, sampler="grid", steps=2, sleep=0.02)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    records = hpdeco.load_study("grid", store=any_store).trials
+    points = [(r.params["a"], r.params["b"]) for r in records]
+    assert len(points) == len(set(points)) == 12  # 4 x 3, each once, then the grid ends
+
+
+def test_a_killed_worker_costs_only_its_trial(any_store: str) -> None:
+    (proc,) = workers(any_store, "crash", 1, 6, steps=50, sleep=0.05)
+    deadline = time.time() + 60
+    store = open_store(any_store)
+    while time.time() < deadline:  # wait until the first trial has reported a few steps
+        row = store.study("crash")
+        if row and store.values_at(row.id, "loss", 3):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with pytest.warns(UserWarning, match="worker lost"):
+        loop(any_store, 6, study="crash")
+    records = hpdeco.load_study("crash", store=any_store).trials
+    assert [r.number for r in records] == list(range(6))
+    killed = records[0]
+    assert killed.state is TrialState.FAIL and killed.reason.startswith("worker lost")
+    assert len(killed.intermediate_values) >= 3  # the epochs it reported are kept
+    assert all(r.state is TrialState.COMPLETE for r in records[1:])
