@@ -163,6 +163,24 @@ class Study:
             lines.extend(f"  {name} = {value!r}" for name, value in best.params.items())
         return "\n".join(lines)
 
+    def to_records(self, **options: Any) -> list[dict[str, Any]]:
+        """Every trial as a plain dict (see :func:`hpdeco.analysis.to_records`).
+
+        >>> study.to_records(states=["COMPLETE"])[0]["params"]
+        """
+        from hpdeco.analysis import to_records
+
+        return to_records(self, **options)
+
+    def trials_dataframe(self, **options: Any) -> Any:
+        """Every trial as a pandas row (see :func:`hpdeco.analysis.trials_dataframe`).
+
+        >>> study.trials_dataframe().sort_values("value").tail(3)
+        """
+        from hpdeco.analysis import trials_dataframe
+
+        return trials_dataframe(self, **options)
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -1,0 +1,365 @@
+"""Reading a study back for analysis: plain records, a pandas table, parameter importance.
+
+Everything here reads the store only; it works on a finished search, on a search still
+running in another process, and on :func:`hpdeco.load_study`::
+
+    study = hpdeco.load_study("quickstart", store="hpdeco.db")
+    rows = hpdeco.analysis.to_records(study)          # list of dicts, JSON-ready
+    df = hpdeco.analysis.trials_dataframe(study)      # pandas (pip install "hpdeco[pandas]")
+    hpdeco.analysis.param_importance(study)           # {"lr": 0.61, "layers": 0.12, ...}
+
+``study.to_records()`` and ``study.trials_dataframe()`` (also on a search) call these.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hpdeco.errors import MissingDependency, UsageError
+from hpdeco.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    import pandas
+
+    from hpdeco.search import Search
+    from hpdeco.study import Study
+
+#: The fixed columns of :func:`trials_dataframe` and of ``hpdeco export --format csv``, in
+#: order; each parameter follows as a ``params_<name>`` column.
+COLUMNS = (
+    "number",
+    "state",
+    "value",
+    "best_step",
+    "epochs",
+    "duration_s",
+    "started_at",
+    "finished_at",
+    "reason",
+)
+
+
+def as_study(source: Study | Search) -> Study:
+    """The :class:`~hpdeco.Study` behind ``source`` (a study, or a search inside or after
+    its ``with`` block).
+
+    >>> as_study(search) is search.study
+    True
+    """
+    from hpdeco.study import Study
+
+    if isinstance(source, Study):
+        return source
+    study = getattr(source, "study", None)
+    if isinstance(study, Study):
+        return study
+    raise UsageError(
+        f"{source!r} is not a study: pass a search, or hpdeco.load_study(name, store=path)"
+    )
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return _dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+
+
+def steps_run(record: TrialRecord) -> int:
+    """How many steps (epochs, with the Keras callback) reported anything for the trial.
+
+    >>> steps_run(study.best)
+    10
+    """
+    steps: set[int] = set()
+    for curve in record.metrics.values():
+        steps.update(curve)
+    return len(steps)
+
+
+def history(record: TrialRecord) -> list[dict[str, Any]]:
+    """The trial's per-step metrics as rows, one per step: ``{"step": 1, "loss": ...}``.
+
+    A metric that was NaN is ``None`` (JSON has no NaN).
+
+    >>> history(study.best)[0]
+    {'step': 1, 'accuracy': 0.61, 'loss': 1.32, 'val_accuracy': 0.83, 'val_loss': 0.71}
+    """
+    steps: dict[int, dict[str, Any]] = {}
+    for name in sorted(record.metrics):
+        for step, value in record.metrics[name].items():
+            row = steps.setdefault(step, {"step": step})
+            row[name] = None if value is None or math.isnan(value) else value
+    return [steps[s] for s in sorted(steps)]
+
+
+def to_record(record: TrialRecord, *, metrics: bool = False) -> dict[str, Any]:
+    """One trial as a plain dict (the JSON export's row); ``metrics=True`` adds its per-step
+    metrics under ``"history"``.
+
+    >>> to_record(study.best)["params"]
+    {'layers': 2, 'lr': 0.0031}
+    """
+    row: dict[str, Any] = {
+        "number": record.number,
+        "state": record.state.value,
+        "value": record.value,
+        "best_step": record.best_step,
+        "epochs": steps_run(record),
+        "duration_s": None if record.duration is None else round(record.duration, 3),
+        "started_at": _iso(record.started_at),
+        "finished_at": _iso(record.finished_at),
+        "reason": record.reason,
+        "params": dict(record.params),
+    }
+    if metrics:
+        row["history"] = history(record)
+    return row
+
+
+def _states(states: Iterable[TrialState | str] | None) -> set[TrialState] | None:
+    if states is None:
+        return None
+    if isinstance(states, (str, TrialState)):
+        states = [states]
+    chosen = set()
+    for state in states:
+        try:
+            chosen.add(TrialState(str(state).upper()))
+        except ValueError:
+            names = ", ".join(s.value for s in TrialState)
+            raise UsageError(f"state={state!r} is not a trial state; use one of {names}") from None
+    return chosen
+
+
+def select(
+    source: Study | Search, states: Iterable[TrialState | str] | None = None
+) -> list[TrialRecord]:
+    """The study's trials by number, only those in ``states`` when given.
+
+    >>> [t.number for t in select(study, ["PRUNED"])]
+    [2, 5]
+    """
+    chosen = _states(states)
+    trials = as_study(source).trials
+    return trials if chosen is None else [t for t in trials if t.state in chosen]
+
+
+def to_records(
+    source: Study | Search,
+    *,
+    states: Iterable[TrialState | str] | None = None,
+    metrics: bool = False,
+) -> list[dict[str, Any]]:
+    """Every trial as a plain dict, by number: ``number, state, value, best_step, epochs,
+    duration_s, started_at, finished_at`` (ISO 8601, local time), ``reason`` and
+    ``params`` (a dict). ``states`` keeps only those states; ``metrics=True`` adds each
+    trial's per-step metrics under ``"history"``. No pandas needed.
+
+    >>> rows = to_records(study, states=["COMPLETE"])
+    >>> max(rows, key=lambda r: r["value"])["params"]
+    {'layers': 2, 'lr': 0.0031}
+    """
+    return [to_record(t, metrics=metrics) for t in select(source, states)]
+
+
+def param_names(trials: Sequence[TrialRecord]) -> list[str]:
+    """Every parameter any of ``trials`` drew, in the order they were first drawn.
+
+    >>> param_names(study.trials)
+    ['layers', 'units_0', 'lr', 'batch_size']
+    """
+    names: dict[str, None] = {}
+    for trial in trials:
+        names.update(dict.fromkeys(trial.params))
+    return list(names)
+
+
+def flat_rows(trials: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and flat rows (one ``params_<name>`` column per parameter, ``None`` where a
+    trial did not draw it), as in the CSV export and the dataframe.
+
+    >>> columns, rows = flat_rows(study.trials)
+    >>> columns[:3], rows[0]["params_lr"]
+    (['number', 'state', 'value'], 0.0031)
+    """
+    names = param_names(trials)
+    columns = [*COLUMNS, *(f"params_{n}" for n in names)]
+    rows = []
+    for trial in trials:
+        row = to_record(trial)
+        params = row.pop("params")
+        row.update({f"params_{n}": params.get(n) for n in names})
+        rows.append(row)
+    return columns, rows
+
+
+def trials_dataframe(
+    source: Study | Search, *, states: Iterable[TrialState | str] | None = None
+) -> pandas.DataFrame:
+    """Every trial as a row of a pandas ``DataFrame``: the columns of :data:`COLUMNS`
+    (``started_at``/``finished_at`` as datetimes) and one ``params_<name>`` column per
+    parameter (missing where a trial did not draw it). Needs pandas
+    (``pip install "hpdeco[pandas]"``).
+
+    >>> df = trials_dataframe(study)
+    >>> df[df.state == "COMPLETE"].sort_values("value").tail(3)
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependency(
+            'trials_dataframe() needs pandas: pip install "hpdeco[pandas]" '
+            "(or use to_records(), which needs nothing)"
+        ) from None
+    columns, rows = flat_rows(select(source, states))
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("started_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["value"] = frame["value"].astype(float)
+    frame["duration_s"] = frame["duration_s"].astype(float)
+    return frame
+
+
+# -- parameter importance ---------------------------------------------------------------------
+
+IMPORTANCE_METHOD = (
+    "epsilon-squared: the share of the variance of COMPLETE trials' values explained by "
+    "grouping them by the parameter alone (numeric ones cut into up to 4 quantile bins, "
+    "on a log scale when sampled so; trials without the parameter form their own group), "
+    "corrected for the number of groups; 0 = no visible effect, 1 = it explains every "
+    "difference; one parameter at a time, so interactions are not seen"
+)
+
+
+def _groups(param: Any, values: list[Any], log: bool, bins: int) -> list[Any]:
+    """A group label per trial for ``values`` of one parameter (``None`` = absent)."""
+    present = [v for v in values if v is not None]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+    distinct = sorted(set(present), key=repr) if not numeric else sorted(set(present))
+    if not numeric or len(distinct) <= bins:
+        return [("value", repr(v)) if v is not None else ("absent",) for v in values]
+    keyed = [
+        (math.log(v) if log and v > 0 else float(v), i)
+        for i, v in enumerate(values)
+        if v is not None
+    ]
+    keyed.sort()
+    labels: list[Any] = [("absent",)] * len(values)
+    for rank, (_, i) in enumerate(keyed):
+        labels[i] = ("bin", rank * bins // len(keyed))
+    return labels
+
+
+def _epsilon_squared(labels: list[Any], y: list[float]) -> float:
+    n = len(y)
+    groups: dict[Any, list[float]] = {}
+    for label, value in zip(labels, y, strict=True):
+        groups.setdefault(label, []).append(value)
+    k = len(groups)
+    mean = sum(y) / n
+    total = sum((v - mean) ** 2 for v in y)
+    if k < 2 or total <= 0 or n <= k:
+        return 0.0
+    between = sum(len(g) * (sum(g) / len(g) - mean) ** 2 for g in groups.values())
+    within = total - between
+    score = (between - (k - 1) * within / (n - k)) / total
+    return max(0.0, min(1.0, score))
+
+
+def param_importance(source: Study | Search, *, bins: int = 4) -> dict[str, float]:
+    """How much each parameter seems to matter, from 0 to 1, most important first.
+
+    The method (also :data:`IMPORTANCE_METHOD`): take the COMPLETE trials' values, group
+    the trials by one parameter (each value of a choice is a group; a numeric parameter
+    with more than ``bins`` distinct values is cut into ``bins`` quantile bins, on a log
+    scale when it is sampled on one; trials that did not draw it are a group of their
+    own), and compute epsilon-squared: the share of the variance of the values that the
+    groups' means explain, minus what ``k`` groups would explain by chance
+    (``(SS_between - (k - 1) * MS_within) / SS_total``, clipped to ``[0, 1]``). Each
+    parameter is scored alone, so scores need not add up to 1 and interactions go
+    unseen. Fewer than about 20 trials give a rough hint only. ``bins`` shrinks to
+    ``n // 3`` (at least 2) when there are few trials. Needs 3 COMPLETE trials.
+
+    >>> param_importance(study)
+    {'lr': 0.64, 'layers': 0.18, 'batch_size': 0.0}
+    """
+    study = as_study(source)
+    trials = [
+        t
+        for t in study.trials
+        if t.state is TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+    ]
+    if len(trials) < 3:
+        raise UsageError(
+            f"study {study.name!r} has {len(trials)} COMPLETE trial(s); parameter importance "
+            "needs at least 3"
+        )
+    y = [float(t.value) for t in trials]  # type: ignore[arg-type]
+    k = max(2, min(bins, len(trials) // 3))
+    scores: dict[str, float] = {}
+    for name in param_names(trials):
+        spec = study.space.get(name)
+        if spec is not None and spec.kind == "fixed":
+            continue
+        log = getattr(spec, "sampling", "linear") == "log"
+        values = [t.params.get(name) for t in trials]
+        scores[name] = _epsilon_squared(_groups(spec, values, log, k), y)
+    return dict(sorted(scores.items(), key=lambda item: -item[1]))
+
+
+def best_so_far(trials: Sequence[TrialRecord], direction: str) -> list[tuple[int, float]]:
+    """``(number, best value up to it)`` after each COMPLETE trial, in trial order.
+
+    >>> best_so_far(study.trials, "max")[-1]
+    (11, 0.98)
+    """
+    out: list[tuple[int, float]] = []
+    best: float | None = None
+    for trial in sorted(trials, key=lambda t: t.number):
+        if trial.state is not TrialState.COMPLETE or trial.value is None:
+            continue
+        if not math.isfinite(trial.value):
+            continue
+        if best is None or (trial.value > best if direction == "max" else trial.value < best):
+            best = trial.value
+        out.append((trial.number, best))
+    return out
+
+
+def counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
+    """Trials by state, in :class:`TrialState` order, only states present.
+
+    >>> counts(study.trials)
+    {<TrialState.COMPLETE: 'COMPLETE'>: 5, <TrialState.PRUNED: 'PRUNED'>: 2}
+    """
+    seen: dict[TrialState, int] = {}
+    for trial in trials:
+        seen[trial.state] = seen.get(trial.state, 0) + 1
+    return {s: seen[s] for s in TrialState if s in seen}
+
+
+def describe_counts(found: Mapping[TrialState, int]) -> str:
+    """``"COMPLETE 5, PRUNED 2"``."""
+    return ", ".join(f"{state.value} {n}" for state, n in found.items() if n)
+
+
+__all__ = [
+    "COLUMNS",
+    "IMPORTANCE_METHOD",
+    "as_study",
+    "best_so_far",
+    "counts",
+    "describe_counts",
+    "flat_rows",
+    "history",
+    "param_importance",
+    "param_names",
+    "select",
+    "steps_run",
+    "to_record",
+    "to_records",
+    "trials_dataframe",
+]
