@@ -297,6 +297,13 @@ class Trial:
         self.state = state
         self.study.finish(self._id, state, value, step, reason, trace)
 
+    def _adopt(self, record: TrialRecord) -> None:
+        """Take the end another process wrote for this trial (``isolate=True``)."""
+        self.state = record.state
+        self._intermediate = dict(record.intermediate_values)
+        self._params = dict(record.params)
+        self._value = record.value
+
     def __enter__(self) -> Trial:
         return self
 

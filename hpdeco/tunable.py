@@ -10,9 +10,10 @@ from typing import Any, Protocol, TypeVar, cast
 
 from hpdeco.errors import ConfigError
 from hpdeco.search import Search
-from hpdeco.space import current_trial, hp
+from hpdeco.space import current_trial
 from hpdeco.static import StaticSpace, read_space
 from hpdeco.store import Store
+from hpdeco.workers import FitJob, check_shared_store, run_isolated, start_workers
 
 R = TypeVar("R")
 
@@ -89,6 +90,8 @@ def tune(
     verbose: int = 1,
     callbacks: Sequence[Any] = (),
     keep_best: int = 1,
+    isolate: bool = False,
+    workers: int = 1,
     **fit_kwargs: Any,
 ) -> Search:
     """Build, fit and score the model for each trial; return the finished search.
@@ -99,14 +102,23 @@ def tune(
     from one trial to the next). ``result.best_model()`` is the best trial's trained model
     (``keep_best=0`` keeps no weights).
 
+    ``isolate=True`` runs each trial in a fresh child process, so a leaky model cannot grow
+    memory across trials (each child pays TensorFlow's start-up, a few seconds).
+    ``workers=N`` runs N processes on the same study at once (its store must be a file or
+    a PostgreSQL URL). Both need ``build`` importable by the children: define it at module
+    level and keep the script's work under ``if __name__ == "__main__":``.
+
     >>> result = build_model.tune(x, y, validation_data=(xv, yv), epochs=20, max_trials=30)
     >>> result.best.params, result.best.value
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs={epochs!r} must be an int >= 1")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers={workers!r} must be an int >= 1")
     fit_kwargs.setdefault("verbose", 0)
-    pass_hp = _wants_hp(build)
-    with Search(
+    job = FitJob(build, _wants_hp(build), x, y, validation_data, epochs, callbacks, fit_kwargs)
+    study = study or getattr(build, "__name__", None)
+    options = dict(
         objective=objective,
         direction=direction,
         max_trials=max_trials,
@@ -114,24 +126,39 @@ def tune(
         sampler=sampler,
         pruner=pruner,
         store=store,
-        study=study or getattr(build, "__name__", None),
+        study=study,
         seed=seed,
         trial_value=trial_value,
-        space=build,
-        verbose=verbose,
         keep_best=keep_best,
-    ) as search:
-        for trial in search:
-            with trial:
-                from hpdeco.callbacks import fresh  # keras is imported only here
-
-                model = build(hp) if pass_hp else build()
-                model.fit(
-                    x,
-                    y,
-                    validation_data=validation_data,
-                    epochs=epochs,
-                    callbacks=[*trial.callbacks(), *fresh(callbacks)],
-                    **fit_kwargs,
-                )
+    )
+    helpers = []
+    if workers > 1 or isolate:
+        check_shared_store(store, "workers > 1" if workers > 1 else "isolate=True")
+    if workers > 1:
+        helpers = start_workers(
+            workers - 1,
+            dict(
+                build=build,
+                x=x,
+                y=y,
+                validation_data=validation_data,
+                epochs=epochs,
+                callbacks=callbacks,
+                isolate=isolate,
+                verbose=0,
+                **options,
+                **{k: v for k, v in fit_kwargs.items() if k != "verbose"},
+            ),
+        )
+    try:
+        with Search(**options, space=build, verbose=verbose) as search:
+            for trial in search:
+                with trial:
+                    if isolate:
+                        run_isolated(search, trial, job)
+                    else:
+                        job.run(trial)
+    finally:
+        for helper in helpers:
+            helper.join()
     return search

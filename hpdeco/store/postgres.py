@@ -55,6 +55,9 @@ class PostgresStore(SQLStore):
             self._conn.close()
             raise
 
+    def locator(self) -> str:
+        return self._url
+
     def reopen(self) -> PostgresStore:
         return PostgresStore(self._url, read_only=self.read_only)
 

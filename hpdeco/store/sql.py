@@ -104,6 +104,10 @@ class SQLStore:
     def _lock_study(self, study_id: int) -> None:
         """Serialise writers of one study until the transaction ends."""
 
+    def locator(self) -> str:
+        """What ``open_store`` takes to open this store again, in any process."""
+        raise NotImplementedError
+
     def reopen(self) -> SQLStore:
         """A second, independent connection to the same store (for another thread)."""
         raise NotImplementedError

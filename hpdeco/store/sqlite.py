@@ -59,6 +59,9 @@ class SQLiteStore(SQLStore):
             self._conn.close()
             raise
 
+    def locator(self) -> str:
+        return os.path.abspath(self.path) if self.path != ":memory:" else self.path
+
     def reopen(self) -> SQLiteStore:
         return SQLiteStore(self.path, read_only=self.read_only)
 

@@ -1,0 +1,156 @@
+"""Trials in child processes (``isolate=True``) and worker processes (``workers=N``) for
+``tune()``.
+
+Both use the ``spawn`` start method (TensorFlow does not survive ``fork``), so the build
+function must be importable: defined at module level, and a script's work kept under
+``if __name__ == "__main__":``. Each child talks to the store on its own connection; the
+store is the only thing processes share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hpdeco.errors import ConfigError
+from hpdeco.space import current_trial, hp
+from hpdeco.trial import TrialState
+
+if TYPE_CHECKING:
+    from hpdeco.search import Search
+    from hpdeco.trial import Trial
+
+
+@dataclasses.dataclass
+class FitJob:
+    """What one trial of ``tune()`` does: build the model and fit it. Picklable."""
+
+    build: Callable[..., Any]
+    pass_hp: bool
+    x: Any
+    y: Any
+    validation_data: Any
+    epochs: int
+    callbacks: Sequence[Any]
+    fit_kwargs: dict[str, Any]
+
+    def run(self, trial: Trial) -> None:
+        from hpdeco.callbacks import fresh  # keras is imported only here
+
+        model = self.build(hp) if self.pass_hp else self.build()
+        model.fit(
+            self.x,
+            self.y,
+            validation_data=self.validation_data,
+            epochs=self.epochs,
+            callbacks=[*trial.callbacks(), *fresh(self.callbacks)],
+            **self.fit_kwargs,
+        )
+
+
+def _context() -> Any:
+    return multiprocessing.get_context("spawn")
+
+
+def check_shared_store(search_store: Any, what: str) -> None:
+    if search_store is not None and str(search_store) == ":memory:":
+        raise ConfigError(
+            f"{what} needs a store other processes can open; store=':memory:' is private to "
+            "this process: pass a file path or a postgresql:// URL"
+        )
+
+
+# -- isolate=True: one child process per trial ----------------------------------------------
+
+
+def run_isolated(search: Search, trial: Trial, job: FitJob) -> None:
+    """Run ``job`` for ``trial`` in a child process and wait for it; the child writes the
+    trial's epochs and its end to the store. A child that dies fails the trial."""
+    study = search.study
+    child = _context().Process(
+        target=_trial_child,
+        args=(
+            study.store.locator(),
+            study.name,
+            trial.id,
+            trial.number,
+            study.sampler,
+            study.pruner,
+            search.keep_best,
+            job,
+        ),
+        name=f"hpdeco-trial-{trial.number}",
+    )
+    child.start()
+    child.join()
+    records = {r.number: r for r in study.trials}
+    record = records[trial.number]
+    if record.state is TrialState.RUNNING:
+        study.finish(
+            trial.id,
+            TrialState.FAIL,
+            None,
+            None,
+            f"the trial's process ended without finishing it (exit code {child.exitcode})",
+            None,
+        )
+        record = {r.number: r for r in study.trials}[trial.number]
+    trial._adopt(record)
+
+
+def _trial_child(
+    locator: str,
+    study_name: str,
+    trial_id: int,
+    number: int,
+    sampler: Any,
+    pruner: Any,
+    keep_best: int,
+    job: FitJob,
+) -> None:
+    from hpdeco.store import open_store
+    from hpdeco.study import Study
+    from hpdeco.trial import Trial
+    from hpdeco.weights import WeightKeeper
+
+    store = open_store(locator)
+    row = store.study(study_name)
+    assert row is not None
+    study = Study(store, row, sampler=sampler, pruner=pruner)
+    trial = Trial(study, trial_id, number)
+    token = current_trial.set(trial)
+    error: BaseException | None = None
+    try:
+        job.run(trial)
+    except BaseException as exc:  # recorded in the store; the parent reads it from there
+        error = exc
+    finally:
+        current_trial.reset(token)
+    trial._finish(error)
+    WeightKeeper(study, keep_best).trial_finished(trial)
+    store.close()
+
+
+# -- workers=N: N processes running the same search -----------------------------------------
+
+
+def start_workers(n: int, tune_args: dict[str, Any]) -> list[Any]:
+    """Start ``n`` processes, each running ``tune(**tune_args)`` on the shared study."""
+    context = _context()
+    procs = [
+        context.Process(target=_worker_child, args=(tune_args,), name=f"hpdeco-worker-{i}")
+        for i in range(n)
+    ]
+    for proc in procs:
+        proc.start()
+    return procs
+
+
+def _worker_child(tune_args: dict[str, Any]) -> None:
+    from hpdeco.tunable import tune
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tune(**tune_args)

@@ -1,0 +1,86 @@
+"""tune(isolate=True) runs each trial in a child process; tune(workers=N) runs N processes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import hpdeco
+from hpdeco import ConfigError, TrialState, hp
+
+keras = pytest.importorskip("keras")
+pytestmark = pytest.mark.keras
+
+
+@hpdeco.tunable
+def build_small():
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(hp.Int("units", 8, 32, step=8), activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.pid = os.getpid()
+    return model
+
+
+def digits():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    return x[:300], y[:300], (x[300:450], y[300:450])
+
+
+def test_isolated_trials_run_in_child_processes_and_keep_everything(tmp_path) -> None:
+    x, y, val = digits()
+    store = str(tmp_path / "iso.db")
+    result = build_small.tune(
+        x,
+        y,
+        validation_data=val,
+        epochs=2,
+        max_trials=2,
+        objective="val_accuracy",
+        store=store,
+        isolate=True,
+        verbose=0,
+        keep_best=1,
+    )
+    records = result.trials
+    assert [r.state for r in records] == [TrialState.COMPLETE] * 2
+    assert all(sorted(r.intermediate_values) == [1, 2] for r in records)
+    assert all(
+        r.metrics.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"} for r in records
+    )
+    model = result.best_model()  # the child saved the best trial's weights beside the store
+    assert model.layers[0].units == result.best.params["units"]
+    accuracy = model.evaluate(*val, verbose=0)[1]
+    assert accuracy == pytest.approx(result.best.value, abs=0.02)
+
+
+def test_workers_share_the_study(tmp_path) -> None:
+    x, y, val = digits()
+    store = str(tmp_path / "w.db")
+    result = build_small.tune(
+        x,
+        y,
+        validation_data=val,
+        epochs=1,
+        max_trials=4,
+        objective="val_accuracy",
+        store=store,
+        workers=2,
+        verbose=0,
+    )
+    records = result.trials
+    assert [r.number for r in records] == [0, 1, 2, 3]
+    assert all(r.state is TrialState.COMPLETE for r in records)
+
+
+def test_a_private_store_cannot_be_shared() -> None:
+    with pytest.raises(ConfigError, match="store=':memory:' is private"):
+        build_small.tune(None, None, store=":memory:", workers=2)
