@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgserver import MissingServer, throwaway_postgres
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -16,31 +18,6 @@ def store(tmp_path: Path) -> str:
 
 # -- a throwaway PostgreSQL server on loopback ------------------------------------------------
 
-import glob  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
-
-def _pg_bindir() -> str | None:
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
-    )
-    if found:
-        return os.path.dirname(found[-1])
-    initdb = shutil.which("initdb")
-    return os.path.dirname(initdb) if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
@@ -49,58 +26,21 @@ def postgres_server() -> Iterator[str]:
     Skipped only where the server binaries are missing, unless HPDECO_REQUIRE_POSTGRES=1
     (as CI sets it), which makes that a failure.
     """
-    bindir = _pg_bindir()
-    if bindir is None:
-        if os.environ.get("HPDECO_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     pytest.importorskip("psycopg")
-    root = tempfile.mkdtemp(prefix="hpdeco-pg-")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres account
-        shutil.chown(root, user="postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, log = os.path.join(root, "data"), os.path.join(root, "log")
-    port = _free_port()
-    subprocess.run(
-        [
-            *as_user,
-            f"{bindir}/initdb",
-            "-D",
-            data,
-            "-A",
-            "trust",
-            "-U",
-            "hpdeco",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
-        "-c synchronous_commit=off -c max_connections=60"
-    )
-    subprocess.run(
-        [*as_user, f"{bindir}/pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield f"postgresql://hpdeco@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except MissingServer as exc:
+        if os.environ.get("HPDECO_REQUIRE_POSTGRES") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A fresh, empty database on the session's server."""
+    import uuid
+
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
