@@ -18,9 +18,9 @@ For each pruner it reports, averaged over the orders:
   (``--budget``, default 25 % of the table): trials are taken in the order's sequence until
   the budget is spent, and a trial cut off by the budget does not count.
 
-Run (about two minutes on 2 CPU cores; ``--quick`` takes a few seconds)::
+Run (about 1.5 minutes on 2 CPU cores; ``--quick`` takes a few seconds)::
 
-    .venv/bin/python bench/pruning.py          # 50 orders: table + bench/results/pruning.json
+    .venv/bin/python bench/pruning.py          # 100 orders: table + bench/results/pruning.json
     .venv/bin/python bench/pruning.py --quick  # 3 orders of 40 configurations
 
 Optuna is an optional benchmark dependency (``pip install -e '.[bench]'``); without it the
@@ -76,9 +76,10 @@ def load_curves(path: Path) -> dict[int, Curve]:
 
 # -- the pruners compared ----------------------------------------------------------------------
 
+DEFAULT = "median (default)"
 HPDECO: dict[str, Callable[[], Any]] = {
     "none": pruners.NoPruner,
-    "median (default)": pruners.MedianPruner,
+    DEFAULT: pruners.MedianPruner,
     "percentile 25": lambda: pruners.PercentilePruner(25.0),
     "asha": pruners.AshaPruner,
     "hyperband": pruners.HyperbandPruner,
@@ -318,9 +319,38 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def goals(report: dict[str, Any]) -> dict[str, bool | None]:
+    """The issue's goals, checked on this run (None where a row is missing)."""
+    rows = report["results"]
+
+    def get(name: str, key: str) -> float | None:
+        return rows[name][key] if name in rows else None
+
+    def check(ok: Callable[[], bool], *needed: float | None) -> bool | None:
+        return None if any(v is None for v in needed) else ok()
+
+    m_epochs, m_delta = get(DEFAULT, "epochs_fraction"), get(DEFAULT, "delta_vs_none_mean")
+    asha = get("asha", "epochs_fraction")
+    m_budget, none_budget = get(DEFAULT, "budget_final_mean"), get("none", "budget_final_mean")
+    optuna_budget = get("optuna median", "budget_final_mean")
+    return {
+        "median: epochs <= 50% of no pruning": check(lambda: m_epochs <= 0.5, m_epochs),
+        "median: best final within 0.5 pt of no pruning (mean over orders)": check(
+            lambda: m_delta >= -0.005, m_delta
+        ),
+        "asha: epochs <= 40% of no pruning": check(lambda: asha <= 0.4, asha),
+        "default at equal budget >= no pruning": check(
+            lambda: m_budget >= none_budget, m_budget, none_budget
+        ),
+        "default at equal budget >= optuna median": check(
+            lambda: m_budget >= optuna_budget, m_budget, optuna_budget
+        ),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=50, help="random orders replayed")
+    parser.add_argument("--orders", type=int, default=100, help="random orders replayed")
     parser.add_argument("--configs", type=int, default=None, help="use only the first N configs")
     parser.add_argument(
         "--budget",
@@ -349,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         only=args.only,
     )
     report["argv"] = sys.argv[1:] if argv is None else list(argv)
+    report["goals"] = goals(report)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(table(report))
@@ -359,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['orders']} orders of {report['configs']} configs; raw results in "
         f"{os.path.relpath(out)}"
     )
+    for goal, ok in report["goals"].items():
+        print(f"goal {'-' if ok is None else 'met' if ok else 'MISSED'}: {goal}")
     for note in report["notes"]:
         print(f"note: {note}")
     return 0
