@@ -92,7 +92,10 @@ class WeightKeeper:
         best = {r.number for r in ranked(self.study)[: self.keep]}
         if snapshot is not None and trial.state is TrialState.COMPLETE and trial.number in best:
             self._save(trial.number, *snapshot)
-        self._drop(best)
+        # Only trials known to have finished outside the best are dropped: another worker's
+        # trial that finished after our refresh keeps its file for it to judge.
+        known = {r.number for r in self.study.finished}
+        self._drop(known - best)
 
     def _save(self, number: int, step: int, weights: list[Any]) -> None:
         if self.folder is None:
@@ -118,14 +121,14 @@ class WeightKeeper:
                 "free disk space, fix the folder's permissions, or pass keep_best=0"
             ) from None
 
-    def _drop(self, keep: set[int]) -> None:
-        for number in [n for n in self._memory if n not in keep]:
+    def _drop(self, losers: set[int]) -> None:
+        for number in [n for n in self._memory if n in losers]:
             del self._memory[number]
         if self.folder is None or not self.folder.is_dir():
             return
         for file in self.folder.iterdir():
             match = _FILE.match(file.name)
-            if match and int(match.group(1)) not in keep:
+            if match and int(match.group(1)) in losers:
                 with contextlib.suppress(FileNotFoundError):
                     file.unlink()
 

@@ -227,3 +227,15 @@ def test_weights_that_do_not_fit_the_rebuilt_model_are_a_clear_error(digits, sto
     with pytest.raises(UsageError, match="do not fit the model"):
         best_model(study, changed)
     assert WeightKeeper(study, 0).saved() == [0]
+
+
+def test_files_of_trials_not_known_to_have_finished_are_left_alone(store: str) -> None:
+    # Another worker's trial may finish between our refresh and our clean-up: its file stays.
+    with hpdeco.search(store=store, objective="score", max_trials=2, verbose=0) as s:
+        for trial in s:
+            if trial.number == 1:
+                np.savez(folder_of(store) / "trial-99.npz", step=np.asarray(1))
+            trial.report(0.5 + trial.number / 10, 1)
+            trial._weights = (1, [np.full(2, trial.number)])  # what the Keras callback hands
+    assert saved(store) == ["trial-1.npz", "trial-99.npz"]  # trial 0 dropped out
+    assert WeightKeeper(s.study, 1).load(1)[1][0].tolist() == [1, 1]
