@@ -7,16 +7,14 @@ says which way is better.
 
 The shorthands of ``pruner=``:
 
-============  ==================================================================
-``"median"``  :class:`MedianPruner` (the default): worse than the median of finished
-              trials at the same step
-``"percentile"``  :class:`PercentilePruner` at 25: outside the best quarter
-``"asha"``    :class:`AshaPruner`: asynchronous successive halving, rungs 1, 3, 9, ...
-``"hyperband"``  :class:`HyperbandPruner`: several halving brackets, epochs from ``fit``
-``"threshold"``  :class:`ThresholdPruner` without bounds: NaN or infinite values only
-``"patient"``  :class:`PatientPruner` around the median pruner, patience 3
-``"none"``    :class:`NoPruner`: never prunes
-============  ==================================================================
+- ``"median"`` (the default): :class:`MedianPruner`, worse than the median of the finished
+  trials at the same step;
+- ``"percentile"``: :class:`PercentilePruner` at 25, outside the best quarter;
+- ``"asha"``: :class:`AshaPruner`, asynchronous successive halving at rungs 1, 3, 9, ...;
+- ``"hyperband"``: :class:`HyperbandPruner`, several halving brackets, epochs from ``fit``;
+- ``"threshold"``: :class:`ThresholdPruner` without bounds, NaN or infinite values only;
+- ``"patient"``: :class:`PatientPruner` around the median pruner, patience 3;
+- ``"none"``: :class:`NoPruner`, never prunes.
 
 Rules every pruner here follows:
 
