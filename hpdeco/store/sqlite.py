@@ -10,13 +10,15 @@ machine's local disk: its locks do not hold on network file systems.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 from hpdeco.errors import StoreError
 from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, statements
-from hpdeco.store.sql import SQLStore, StudyRow
+from hpdeco.store.sql import RETRIES, SQLStore, StudyRow
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -108,12 +110,21 @@ class SQLiteStore(SQLStore):
         self._run("PRAGMA synchronous = NORMAL")
 
     def _set_journal(self) -> None:
+        """WAL mode, which persists in the file. Switching needs a moment with no other
+        connection busy, so workers opening a new store together retry briefly."""
         if self.path == ":memory:":
             return
-        try:
-            self._run("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"store={self.path!r} cannot be written: {exc}") from None
+        delay = 0.01
+        for attempt in range(RETRIES):
+            try:
+                if self._run("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._run("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not self._transient(exc) or attempt == RETRIES - 1:
+                    raise StoreError(f"store={self.path!r} cannot be written: {exc}") from None
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
 
     def _create_schema(self) -> None:
         # Another process may have created it between our check and this transaction.

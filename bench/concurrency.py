@@ -1,0 +1,295 @@
+"""Many workers on one study: throughput, report() latency, crashes, and memory.
+
+1. Throughput: 1, 2, 4 and 8 worker processes run trivial trials (10 reported steps each)
+   on one study, on SQLite and on PostgreSQL (a throwaway local cluster): finished trials
+   per second (first trial's start to last trial's end, from the store), p50/p99 of
+   ``trial.report()``, and lost or duplicated trials (must be 0).
+2. Crash drill: 4 workers on a 200-trial study, one killed with SIGKILL at random moments
+   and replaced, then a final resume: exactly 200 finished trials, nothing left RUNNING,
+   and every epoch a killed trial reported still in the store.
+3. Memory: resident memory of one process after 10 and after 100 small Keras trials, and
+   of the parent with ``isolate=True``.
+
+    .venv/bin/python bench/concurrency.py            # everything (about 10 minutes)
+    .venv/bin/python bench/concurrency.py --quick    # a smoke run
+    .venv/bin/python bench/concurrency.py --skip-memory
+
+Results go to bench/results/concurrency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import hpdeco  # noqa: E402
+from hpdeco import TrialState  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "concurrency.json"
+
+WORKER = r"""
+import json, sys, time
+import hpdeco
+from hpdeco import hp
+store, study, max_trials, steps, out, sleep = sys.argv[1:7]
+latencies, numbers = [], []
+with hpdeco.search(objective="loss", max_trials=int(max_trials), store=store, study=study,
+                   sampler="random", pruner="none", retries=1, verbose=0) as search:
+    for trial in search:
+        x = hp.Float("x", 0.0, 1.0)
+        for step in range(1, int(steps) + 1):
+            time.sleep(float(sleep))  # the "epoch"
+            start = time.perf_counter()
+            trial.report(x / step, step)
+            latencies.append(time.perf_counter() - start)
+        numbers.append(trial.number)
+with open(out, "w") as f:
+    json.dump({"latencies": latencies, "numbers": numbers}, f)
+"""
+
+
+def spawn(
+    store: str, study: str, max_trials: int, steps: int, out: str, sleep: float = 0.0
+) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, store, study, str(max_trials), str(steps), out, str(sleep)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def throughput(store: str, workers: int, trials: int, steps: int, tmp: Path) -> dict[str, Any]:
+    study = f"throughput-{workers}"
+    outs = [str(tmp / f"{study}-{i}.json") for i in range(workers)]
+    procs = [spawn(store, study, trials, steps, out) for out in outs]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(err)
+    latencies: list[float] = []
+    numbers: list[int] = []
+    for out in outs:
+        data = json.loads(Path(out).read_text())
+        latencies += data["latencies"]
+        numbers += data["numbers"]
+    records = hpdeco.load_study(study, store=store).trials
+    complete = [r for r in records if r.state is TrialState.COMPLETE]
+    # From the first trial's start to the last one's end: process start-up is not counted.
+    elapsed = max(r.finished_at for r in records) - min(r.started_at for r in records)
+    latencies.sort()
+    return {
+        "workers": workers,
+        "trials_per_s": len(complete) / elapsed,
+        "report_p50_ms": 1e3 * latencies[len(latencies) // 2],
+        "report_p99_ms": 1e3 * latencies[int(len(latencies) * 0.99)],
+        "lost": trials - len(complete),
+        "duplicated": len(numbers) - len(set(numbers)),
+        "not_complete": len(records) - len(complete),
+    }
+
+
+def crash_drill(store: str, trials: int, tmp: Path, seconds_between: tuple[float, float]) -> dict:
+    study = "crash-drill"
+    rng = random.Random(0)
+
+    def worker(name: str) -> subprocess.Popen:
+        # 10 steps of 20 ms: workers spend their time inside trials, where a kill costs one
+        return spawn(store, study, trials, 10, str(tmp / f"crash-{name}.json"), sleep=0.02)
+
+    procs = [worker(str(i)) for i in range(4)]
+    kills = 0
+    while any(p.poll() is None for p in procs):
+        time.sleep(rng.uniform(*seconds_between))
+        alive = [p for p in procs if p.poll() is None]
+        if not alive:
+            break
+        victim = rng.choice(alive)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        kills += 1
+        procs.remove(victim)
+        procs.append(worker(f"r{kills}"))
+    for proc in procs:
+        proc.wait()
+    # A last worker resumes the study: it recovers what the killed workers left RUNNING.
+    final = worker("final")
+    final.communicate()
+    records = hpdeco.load_study(study, store=store).trials
+    by_state = {s.value: sum(1 for r in records if r.state is s) for s in TrialState}
+    lost = [r for r in records if r.state is TrialState.FAIL]
+    return {
+        "trials": trials,
+        "kills": kills,
+        "finished": sum(1 for r in records if r.state.is_finished),
+        "by_state": by_state,
+        "lost_trials_with_their_epochs": sum(1 for r in lost if r.intermediate_values),
+        "lost_trials": len(lost),
+        "numbers_unique": len({r.number for r in records}) == len(records),
+    }
+
+
+MEMORY_CHILD = r"""
+import json, os, resource, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import keras
+import hpdeco
+from hpdeco import hp
+from sklearn.datasets import load_digits
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+
+@hpdeco.tunable
+def build():
+    units = hp.Int("units", 16, 64, step=16)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(units, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+if __name__ == "__main__":
+    store, trials, isolate = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    marks = {}
+    for done in (10, trials):
+        build.tune(x[:1000], y[:1000], validation_data=(x[1000:], y[1000:]), epochs=2,
+                   max_trials=done, objective="val_accuracy", store=store, isolate=isolate,
+                   verbose=0, keep_best=0, batch_size=64)
+        marks[done] = rss_mb()
+    print(json.dumps(marks))
+"""
+
+
+def memory(trials: int, isolate: bool, tmp: Path) -> dict[str, float]:
+    script = tmp / "memory_child.py"
+    script.write_text(MEMORY_CHILD)
+    store = str(tmp / f"memory-{int(isolate)}.db")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(script), store, str(trials), str(int(isolate))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    marks = json.loads(out.stdout.strip().splitlines()[-1])
+    first, last = marks["10"], marks[str(trials)]
+    return {
+        "trials": trials,
+        "rss_after_10_mb": first,
+        f"rss_after_{trials}_mb": last,
+        "growth_mb": last - first,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    trials = 40 if args.quick else 400
+    counts = (1, 2) if args.quick else (1, 2, 4, 8)
+    crash_trials = 30 if args.quick else 200
+    results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs", "throughput": {}}
+
+    from contextlib import ExitStack
+
+    with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        backends = {"sqlite": lambda i: str(tmp / f"bench-{i}.db")}
+        if not args.skip_postgres:
+            try:
+                import psycopg
+                from pgserver import MissingServer, throwaway_postgres
+
+                admin = stack.enter_context(throwaway_postgres(max_connections=100))
+
+                def pg_database(i: int) -> str:
+                    name = f"bench_{i}"
+                    with psycopg.connect(admin, autocommit=True) as conn:
+                        conn.execute(f"CREATE DATABASE {name}")
+                    return admin.rsplit("/", 1)[0] + "/" + name
+
+                backends["postgres"] = pg_database
+            except (ImportError, MissingServer) as exc:
+                print(f"skipping PostgreSQL: {exc}", file=sys.stderr)
+        for name, make in backends.items():
+            rows = []
+            for workers in counts:
+                row = throughput(make(workers), workers, trials, 10, tmp)
+                print(f"{name:8s} {row}", file=sys.stderr)
+                rows.append(row)
+            results["throughput"][name] = rows
+        results["crash_drill"] = {}
+        for name, make in backends.items():
+            drill = crash_drill(make(99), crash_trials, tmp, (0.3, 1.2))
+            print(f"{name:8s} crash drill {drill}", file=sys.stderr)
+            results["crash_drill"][name] = drill
+        if not args.skip_memory:
+            n = 20 if args.quick else 100
+            results["memory"] = {"in_process": memory(n, False, tmp)}
+            print(f"memory {results['memory']}", file=sys.stderr)
+            results["memory"]["isolate"] = memory(12 if args.quick else 30, True, tmp)
+            print(f"memory {results['memory']}", file=sys.stderr)
+
+    print(f"\n{trials} trivial trials x 10 reported steps, one study; {os.cpu_count()} CPUs\n")
+    print("| store | workers | trials/s | report() p50 ms | p99 ms | lost | duplicated |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, rows in results["throughput"].items():
+        for r in rows:
+            print(
+                f"| {name} | {r['workers']} | {r['trials_per_s']:.0f} | "
+                f"{r['report_p50_ms']:.2f} | {r['report_p99_ms']:.2f} | {r['lost']} | "
+                f"{r['duplicated']} |"
+            )
+    print(
+        "\n| store | trials | SIGKILLs | finished | COMPLETE | FAIL (worker lost) | "
+        "lost trials with their epochs kept | left RUNNING |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, d in results["crash_drill"].items():
+        print(
+            f"| {name} | {d['trials']} | {d['kills']} | {d['finished']} | "
+            f"{d['by_state']['COMPLETE']} | {d['lost_trials']} | "
+            f"{d['lost_trials_with_their_epochs']} | {d['by_state']['RUNNING']} |"
+        )
+    if "memory" in results:
+        print("\n| small Keras trials | RSS after 10 | RSS after N | growth |")
+        print("|---|---:|---:|---:|")
+        for label, m in results["memory"].items():
+            n = m["trials"]
+            print(
+                f"| {n}, {label} | {m['rss_after_10_mb']:.0f} MB | "
+                f"{m[f'rss_after_{n}_mb']:.0f} MB | {m['growth_mb']:+.0f} MB |"
+            )
+    if not args.quick:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nraw results: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
