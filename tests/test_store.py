@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -124,3 +125,24 @@ def test_deleting_a_study_removes_everything_of_it_and_nothing_else(store: str) 
         for t in ("trials", "params", "metrics")
     ]
     assert counts == [1, 1, 1]
+
+
+def test_a_store_path_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot create its folder"):
+        one_trial(str(blocker / "sub" / "hpdeco.db"))
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores directory permissions"
+)
+def test_a_read_only_directory_is_a_store_error(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match="cannot"):
+            one_trial(str(folder / "hpdeco.db"))
+    finally:
+        folder.chmod(0o755)
