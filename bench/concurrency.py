@@ -104,7 +104,8 @@ def throughput(store: str, workers: int, trials: int, steps: int, tmp: Path) -> 
     }
 
 
-def crash_drill(store: str, trials: int, tmp: Path, seconds_between: tuple[float, float]) -> dict:
+def crash_drill(store: str, trials: int, tmp: Path, seconds_between: tuple[float, float],
+                max_kills: int) -> dict:
     study = "crash-drill"
     rng = random.Random(0)
 
@@ -114,7 +115,7 @@ def crash_drill(store: str, trials: int, tmp: Path, seconds_between: tuple[float
 
     procs = [worker(str(i)) for i in range(4)]
     kills = 0
-    while any(p.poll() is None for p in procs):
+    while kills < max_kills and any(p.poll() is None for p in procs):
         time.sleep(rng.uniform(*seconds_between))
         alive = [p for p in procs if p.poll() is None]
         if not alive:
@@ -245,7 +246,8 @@ def main() -> None:
             results["throughput"][name] = rows
         results["crash_drill"] = {}
         for name, make in backends.items():
-            drill = crash_drill(make(99), crash_trials, tmp, (0.3, 1.2))
+            drill = crash_drill(make(99), crash_trials, tmp, (0.3, 1.2),
+                                max_kills=8 if args.quick else 25)
             print(f"{name:8s} crash drill {drill}", file=sys.stderr)
             results["crash_drill"][name] = drill
         if not args.skip_memory:
