@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -125,6 +125,32 @@ class _Numeric(Param):
     max_value: Any
     step: Any
     sampling: str
+
+    def _normalise(self, convert: Callable[[str, str, Any], Any]) -> None:
+        """Convert and check every field (``convert`` is _as_int or _as_float)."""
+        name = _check_name(self.name)
+        object.__setattr__(self, "min_value", convert(name, "min_value", self.min_value))
+        object.__setattr__(self, "max_value", convert(name, "max_value", self.max_value))
+        if self.step is not None:
+            object.__setattr__(self, "step", convert(name, "step", self.step))
+        elif self.kind == "int" and self.sampling == "linear":
+            object.__setattr__(self, "step", 1)
+        self._validate_range()
+        if self.default_value is not None:
+            default = convert(name, "default", self.default_value)
+            object.__setattr__(self, "default_value", default)
+            if not self.contains(default):
+                raise _fail(
+                    name,
+                    "default",
+                    default,
+                    f"is not a value of {self.describe()}",
+                    "pick a default inside the range (and on the step)",
+                )
+
+    @property
+    def default(self) -> Any:
+        return self.min_value if self.default_value is None else self.default_value
 
     def _validate_range(self) -> None:
         name = self.name
@@ -261,29 +287,7 @@ class Int(_Numeric):
     kind: ClassVar[str] = "int"
 
     def __post_init__(self) -> None:
-        name = _check_name(self.name)
-        object.__setattr__(self, "min_value", _as_int(name, "min_value", self.min_value))
-        object.__setattr__(self, "max_value", _as_int(name, "max_value", self.max_value))
-        if self.step is not None:
-            object.__setattr__(self, "step", _as_int(name, "step", self.step))
-        elif self.sampling == "linear":
-            object.__setattr__(self, "step", 1)
-        self._validate_range()
-        if self.default_value is not None:
-            default = _as_int(name, "default", self.default_value)
-            object.__setattr__(self, "default_value", default)
-            if not self.contains(default):
-                raise _fail(
-                    name,
-                    "default",
-                    default,
-                    f"is not a value of {self.describe()}",
-                    "pick a default inside the range and on the step",
-                )
-
-    @property
-    def default(self) -> int:
-        return self.min_value if self.default_value is None else self.default_value
+        self._normalise(_as_int)
 
     def _cast(self, x: float) -> int:
         return min(max(round(x), self.min_value), self.max_value)
@@ -330,27 +334,7 @@ class Float(_Numeric):
     kind: ClassVar[str] = "float"
 
     def __post_init__(self) -> None:
-        name = _check_name(self.name)
-        object.__setattr__(self, "min_value", _as_float(name, "min_value", self.min_value))
-        object.__setattr__(self, "max_value", _as_float(name, "max_value", self.max_value))
-        if self.step is not None:
-            object.__setattr__(self, "step", _as_float(name, "step", self.step))
-        self._validate_range()
-        if self.default_value is not None:
-            default = _as_float(name, "default", self.default_value)
-            object.__setattr__(self, "default_value", default)
-            if not self.contains(default):
-                raise _fail(
-                    name,
-                    "default",
-                    default,
-                    f"is outside {self.describe()}",
-                    "pick a default inside the range (and on the step)",
-                )
-
-    @property
-    def default(self) -> float:
-        return self.min_value if self.default_value is None else self.default_value
+        self._normalise(_as_float)
 
     def _cast(self, x: float) -> float:
         return min(max(_tidy(x), self.min_value), self.max_value)

@@ -49,7 +49,7 @@ def test_spec_errors_are_value_errors_naming_parameter_value_and_rule() -> None:
         (lambda: hp.Choice("c", ["a", "b"], ordered=True), "needs int or float values"),
         (lambda: hp.Int("u", 1, 10, default=11), "default=11 is not a value"),
         (lambda: hp.Int("u", 0, 100, step=10, default=15), "default=15 is not a value"),
-        (lambda: hp.Float("r", 0.0, 1.0, default=2.0), "default=2.0 is outside"),
+        (lambda: hp.Float("r", 0.0, 1.0, default=2.0), "default=2.0 is not a value of 0.0 .. 1.0"),
         (lambda: hp.Choice("c", ["a", "b"], default="z"), "default='z' is not among"),
         (lambda: hp.Boolean("b", default="yes"), "must be True or False"),
         (lambda: hp.Int(3, 1, 10), "name=3 must be a non-empty string"),
