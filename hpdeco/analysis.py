@@ -166,15 +166,21 @@ def to_records(
 
 
 def param_names(trials: Sequence[TrialRecord]) -> list[str]:
-    """Every parameter any of ``trials`` drew, in the order they were first drawn.
+    """Every parameter any of ``trials`` drew, in the order a trial draws them: a name first
+    seen in a later trial goes right after the one drawn before it there (``units_2`` after
+    ``units_1``, not at the end).
 
     >>> param_names(study.trials)
-    ['layers', 'units_0', 'lr', 'batch_size']
+    ['layers', 'units_0', 'units_1', 'units_2', 'lr', 'batch_size']
     """
-    names: dict[str, None] = {}
+    names: list[str] = []
     for trial in trials:
-        names.update(dict.fromkeys(trial.params))
-    return list(names)
+        previous: str | None = None
+        for name in trial.params:
+            if name not in names:
+                names.insert(0 if previous is None else names.index(previous) + 1, name)
+            previous = name
+    return names
 
 
 def flat_rows(trials: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -227,29 +233,32 @@ def trials_dataframe(
 
 IMPORTANCE_METHOD = (
     "epsilon-squared: the share of the variance of COMPLETE trials' values explained by "
-    "grouping them by the parameter alone (numeric ones cut into up to 4 quantile bins, "
-    "on a log scale when sampled so; trials without the parameter form their own group), "
+    "grouping them by the parameter alone (numeric ones cut into up to 4 quantile bins of "
+    "about 3 trials or more, on a log scale when sampled so; trials without the parameter "
+    "form their own group), "
     "corrected for the number of groups; 0 = no visible effect, 1 = it explains every "
     "difference; one parameter at a time, so interactions are not seen"
 )
 
 
-def _groups(param: Any, values: list[Any], log: bool, bins: int) -> list[Any]:
-    """A group label per trial for ``values`` of one parameter (``None`` = absent)."""
+def _groups(values: list[Any], log: bool, bins: int) -> list[Any]:
+    """A group label per trial for ``values`` of one parameter (``None``: not drawn)."""
     present = [v for v in values if v is not None]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
-    distinct = sorted(set(present), key=repr) if not numeric else sorted(set(present))
-    if not numeric or len(distinct) <= bins:
+    if not numeric:  # a choice: one group per value
         return [("value", repr(v)) if v is not None else ("absent",) for v in values]
-    keyed = [
+    # about 3 trials per group at least, so that a lone trial is not a group of its own
+    k = max(2, min(bins, len(present) // 3)) if len(present) >= 4 else 1
+    if len(set(present)) <= k:
+        return [("value", v) if v is not None else ("absent",) for v in values]
+    keyed = sorted(
         (math.log(v) if log and v > 0 else float(v), i)
         for i, v in enumerate(values)
         if v is not None
-    ]
-    keyed.sort()
+    )
     labels: list[Any] = [("absent",)] * len(values)
     for rank, (_, i) in enumerate(keyed):
-        labels[i] = ("bin", rank * bins // len(keyed))
+        labels[i] = ("bin", rank * k // len(keyed))
     return labels
 
 
@@ -274,14 +283,14 @@ def param_importance(source: Study | Search, *, bins: int = 4) -> dict[str, floa
 
     The method (also :data:`IMPORTANCE_METHOD`): take the COMPLETE trials' values, group
     the trials by one parameter (each value of a choice is a group; a numeric parameter
-    with more than ``bins`` distinct values is cut into ``bins`` quantile bins, on a log
-    scale when it is sampled on one; trials that did not draw it are a group of their
-    own), and compute epsilon-squared: the share of the variance of the values that the
-    groups' means explain, minus what ``k`` groups would explain by chance
-    (``(SS_between - (k - 1) * MS_within) / SS_total``, clipped to ``[0, 1]``). Each
-    parameter is scored alone, so scores need not add up to 1 and interactions go
-    unseen. Fewer than about 20 trials give a rough hint only. ``bins`` shrinks to
-    ``n // 3`` (at least 2) when there are few trials. Needs 3 COMPLETE trials.
+    drawn by ``n`` trials is cut into ``k = min(bins, n // 3)`` quantile bins (at least 2;
+    a single group below 4 trials), on a log scale when it is sampled on one, or grouped
+    by value when it took ``k`` values or fewer; trials that did not draw it are a group
+    of their own), and compute epsilon-squared: the share of the variance of the values
+    that the groups' means explain, minus what that many groups would explain by chance
+    (``(SS_between - (groups - 1) * MS_within) / SS_total``, clipped to ``[0, 1]``).
+    Each parameter is scored alone, so scores need not add up to 1 and interactions go
+    unseen. Fewer than about 20 trials give a rough hint only. Needs 3 COMPLETE trials.
 
     >>> param_importance(study)
     {'lr': 0.64, 'layers': 0.18, 'batch_size': 0.0}
@@ -298,7 +307,6 @@ def param_importance(source: Study | Search, *, bins: int = 4) -> dict[str, floa
             "needs at least 3"
         )
     y = [float(t.value) for t in trials]  # type: ignore[arg-type]
-    k = max(2, min(bins, len(trials) // 3))
     scores: dict[str, float] = {}
     for name in param_names(trials):
         spec = study.space.get(name)
@@ -306,7 +314,7 @@ def param_importance(source: Study | Search, *, bins: int = 4) -> dict[str, floa
             continue
         log = getattr(spec, "sampling", "linear") == "log"
         values = [t.params.get(name) for t in trials]
-        scores[name] = _epsilon_squared(_groups(spec, values, log, k), y)
+        scores[name] = _epsilon_squared(_groups(values, log, bins), y)
     return dict(sorted(scores.items(), key=lambda item: -item[1]))
 
 

@@ -223,11 +223,14 @@ def plot_learning_curves(source: Study | Search, metric: str | None = None) -> F
                 steps,
                 values,
                 color=color,
-                alpha=0.6,
+                alpha=0.8,
                 linewidth=1,
+                marker="x",
+                markevery=[len(steps) - 1],  # a cross at the epoch where it was stopped
+                markersize=8,
+                mew=2,
                 label=label("pruned", "PRUNED (x: where it was stopped)"),
             )
-            ax.plot(steps[-1:], values[-1:], "x", color=color, markersize=8, mew=2)
         elif trial.state is TrialState.FAIL:
             ax.plot(
                 steps,
@@ -260,13 +263,17 @@ def plot_learning_curves(source: Study | Search, metric: str | None = None) -> F
         curve = best.metrics.get(metric, {})
         steps = sorted(s for s, v in curve.items() if _finite(v))
         if steps:
+            at = best.best_step if best.best_step in steps else steps[-1]
             ax.plot(
                 steps,
                 [curve[s] for s in steps],
                 color=BEST,
                 linewidth=2.5,
-                marker="o" if len(steps) < 3 else None,
-                label=f"best: trial {best.number}",
+                marker="o",
+                markevery=[steps.index(at)] if metric == study.objective else [],
+                markersize=7,
+                label=f"best: trial {best.number}"
+                + (f" (dot: its value, epoch {at})" if metric == study.objective else ""),
                 zorder=4,
             )
     ax.grid(alpha=0.3)
@@ -320,7 +327,7 @@ def plot_params(source: Study | Search) -> Figure:
     if not names:
         _empty(fig.add_subplot(), "no COMPLETE trial with parameters yet")
         return fig
-    axes = fig.subplots(rows, columns, squeeze=False)
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
     best = _best(study, trials)
     numbers = [t.number for t in trials]
     lo, hi = min(numbers), max(numbers)

@@ -184,3 +184,25 @@ def test_best_so_far_follows_the_direction(search: hpdeco.Search) -> None:
     lowest = best_so_far(search.trials, "min")
     assert [v for _, v in lowest] == sorted((v for _, v in lowest), reverse=True)
     assert pd.Series([v for _, v in lowest]).is_monotonic_decreasing
+
+
+def test_parameter_columns_follow_the_order_a_trial_draws_them(tmp_path: Path) -> None:
+    with hpdeco.search(
+        objective="loss",
+        max_trials=3,
+        store=str(tmp_path / "o.db"),
+        verbose=0,
+        seed=0,
+        sampler="random",
+    ) as search:
+        for trial in search:
+            layers = trial.number + 1  # trial 2 is the first with units_2
+            for i in range(layers):
+                hp.Int(f"units_{i}", 1, 8)
+            trial.report(hp.Float("lr", 0.1, 1.0), step=1)
+    assert list(trials_dataframe(search).columns[len(COLUMNS) :]) == [
+        "params_units_0",
+        "params_units_1",
+        "params_units_2",
+        "params_lr",
+    ]

@@ -75,18 +75,22 @@ def test_history_marks_each_state_and_the_best_so_far(study: hpdeco.Study) -> No
 
 def test_learning_curves_stop_pruned_trials_where_they_stopped(study: hpdeco.Study) -> None:
     ax = plots.plot_learning_curves(study).axes[0]
-    crosses = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
     pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
-    assert sorted((float(c.get_xdata()[0]), float(c.get_ydata()[0])) for c in crosses) == sorted(
-        (2.0, t.metrics["val_accuracy"][2]) for t in pruned
-    )
+    crossed = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
+    ends = []
+    for line in crossed:
+        (at,) = line.get_markevery()  # the cross: on the last point only
+        assert at == len(line.get_xdata()) - 1
+        ends.append((float(line.get_xdata()[at]), float(line.get_ydata()[at])))
+    assert sorted(ends) == sorted((2.0, t.metrics["val_accuracy"][2]) for t in pruned)
     best = study.best
-    thick = next(ln for ln in ax.get_lines() if ln.get_label() == f"best: trial {best.number}")
+    label = f"best: trial {best.number} (dot: its value, epoch {best.best_step})"
+    thick = next(ln for ln in ax.get_lines() if ln.get_label() == label)
     assert list(thick.get_xdata()) == [1, 2, 3, 4]
+    assert thick.get_ydata()[thick.get_markevery()[0]] == best.value
     assert ax.get_xlabel() == "epoch (reported step)"
     assert "PRUNED (x: where it was stopped)" in legend(ax)
-    # one line per trial with a curve (the FAIL trial reported nothing), plus the crosses
-    assert len(ax.get_lines()) == 9 + len(pruned)
+    assert len(ax.get_lines()) == 9  # one per trial with a curve (the FAIL one has none)
 
 
 def test_learning_curves_of_another_metric_or_an_unknown_one(study: hpdeco.Study) -> None:
