@@ -350,7 +350,11 @@ def counts(trials: Iterable[TrialRecord]) -> dict[TrialState, int]:
 
 
 def describe_counts(found: Mapping[TrialState, int]) -> str:
-    """``"COMPLETE 5, PRUNED 2"``."""
+    """The counts as words.
+
+    >>> describe_counts(counts(study.trials))
+    'COMPLETE 5, PRUNED 2'
+    """
     return ", ".join(f"{state.value} {n}" for state, n in found.items() if n)
 
 

@@ -38,7 +38,10 @@ EPILOG = "Every command takes --store PATH (default: hpdeco.db in the current fo
 
 
 class CommandError(HpdecoError):
-    """A command cannot do what was asked; printed as one line, exit status 1."""
+    """A command cannot do what was asked; printed as one line, exit status 1.
+
+    >>> raise CommandError("no store at 'hpdeco.db': run a search first")
+    """
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -79,7 +82,11 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def fmt_time(ts: float | None) -> str:
-    """A local date and time to the minute, ``-`` when unknown."""
+    """A local date and time to the minute, ``-`` when unknown.
+
+    >>> fmt_time(1767225600.0)
+    '2026-01-01 00:00'
+    """
     if ts is None:
         return "-"
     return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
@@ -152,7 +159,7 @@ def _direction_words(study: Any) -> str:
 # -- commands ---------------------------------------------------------------------------------
 
 
-def cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
     from hpdeco.study import Study
 
     path = _store_path(args)
@@ -249,7 +256,7 @@ def _states(values: list[str] | None) -> list[str] | None:
     return chosen
 
 
-def cmd_trials(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_trials(args: argparse.Namespace, out: TextIO) -> int:
     study = _load(args)
     every = study.trials
     trials = analysis.select(study, _states(args.state))
@@ -295,7 +302,7 @@ def _weights_file(study: Any, number: int) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
-def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     study = _load(args)
     trials = study.trials
     best = study.best
@@ -339,7 +346,7 @@ def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     study = _load(args)
     record = next((t for t in study.trials if t.number == args.number), None)
     if record is None:
@@ -400,7 +407,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     study = _load(args)
     fmt_name = args.format
     if fmt_name is None:
@@ -438,7 +445,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
     from hpdeco import plots
 
     study = _load(args)
@@ -456,7 +463,7 @@ def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_tensorboard(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_tensorboard(args: argparse.Namespace, out: TextIO) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     from hpdeco import tensorboard
 
@@ -486,7 +493,7 @@ def _ask(question: str) -> str | None:
     return line.strip()
 
 
-def cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
+def _cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
     path = _store_path(args)
     store = open_existing_store(path, read_only=False) if args.yes else None
     study = _load(args)  # read-only: the study must exist before we ask anything
@@ -584,14 +591,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(
         "studies",
-        cmd_studies,
+        _cmd_studies,
         "list the studies: objective, trials by state, best, last activity",
         [common],
     )
 
     p = add(
         "trials",
-        cmd_trials,
+        _cmd_trials,
         "a table of a study's trials: value, epochs, duration and parameters",
         [study, common],
     )
@@ -614,18 +621,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(
         "best",
-        cmd_best,
+        _cmd_best,
         "the best trial: value, parameters (also as a Python dict), epochs, where its weights are",
         [study, common],
     )
 
-    p = add("show", cmd_show, "one trial with its metrics epoch by epoch", [study, common])
+    p = add("show", _cmd_show, "one trial with its metrics epoch by epoch", [study, common])
     p.add_argument("number", type=_trial_number, metavar="N", help="the trial's number")
     p.add_argument("--traceback", action="store_true", help="print a failed trial's traceback")
 
     p = add(
         "export",
-        cmd_export,
+        _cmd_export,
         "one row per trial (parameters, value, state, timings) as CSV or JSON",
         [study, common],
     )
@@ -644,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "plot",
-        cmd_plot,
+        _cmd_plot,
         "write PNG figures: optimisation history, learning curves, "
         "parameters against the value, parallel coordinates, parameter importance",
         [study, common],
@@ -658,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "tensorboard",
-        cmd_tensorboard,
+        _cmd_tensorboard,
         "write a study's trials as TensorBoard logs, for "
         'its HParams dashboard (pip install "hpdeco[tensorboard]")',
         [study, common],
@@ -666,7 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logdir", required=True, metavar="DIR", help="TensorBoard's log folder")
 
     p = add(
-        "delete", cmd_delete, "delete a study with all its trials (asks first)", [study, common]
+        "delete", _cmd_delete, "delete a study with all its trials (asks first)", [study, common]
     )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     return parser

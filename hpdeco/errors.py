@@ -37,7 +37,11 @@ class StudyNotFound(HpdecoError, LookupError):
 
 class MissingDependency(HpdecoError, ImportError):
     """An optional package (matplotlib, pandas, tensorboard) is needed; the message says
-    which extra installs it."""
+    which extra installs it. It is also an ``ImportError``.
+
+    >>> hpdeco.plots.plot_history(study)   # without matplotlib
+    MissingDependency: plots need matplotlib: pip install "hpdeco[plot]" ...
+    """
 
 
 class TrialPruned(HpdecoError):

@@ -512,3 +512,15 @@ def test_output_piped_into_a_closed_reader(db: str) -> None:
     )
     assert done.returncode == 0
     assert done.stderr == ""
+
+
+def test_the_command_reads_a_postgres_store(postgres_url: str, capsys) -> None:
+    build(postgres_url, trials=4)
+    code, out, _ = run(capsys, "studies", "--store", postgres_url)
+    assert code == 0 and out.splitlines()[1].startswith("demo")
+    code, out, _ = run(capsys, "trials", "demo", "--store", postgres_url, "--state", "FAIL")
+    assert code == 0 and [r[0] for r in data_lines(out)] == ["2"]
+    code, out, _ = run(capsys, "export", "demo", "--store", postgres_url, "--format", "json")
+    assert code == 0 and len(json.loads(out)["trials"]) == 4
+    code, _, err = run(capsys, "best", "nope", "--store", postgres_url)
+    assert code == 1 and "study='nope' is not in store" in err
