@@ -333,8 +333,9 @@ def _cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     if weights is not None:
         print(f"\nweights: {weights}", file=out)
         print(
-            "  (model = search.best_model(build_model), or "
-            "hpdeco.weights.build_with(build_model, params) then model.set_weights)",
+            "the trained model, in Python:\n"
+            f"  study = hpdeco.load_study({study.name!r}, store={study.store.path!r})\n"
+            "  model = hpdeco.weights.best_model(study, build_model)",
             file=out,
         )
     else:

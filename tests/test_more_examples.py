@@ -51,6 +51,7 @@ def test_cnn_digits(tmp_path: Path) -> None:
     )
     assert shown.returncode == 0 and "weights: " in shown.stdout
     assert "trial-" in shown.stdout.split("weights: ", 1)[1]  # the kept file, by path
+    assert "model = hpdeco.weights.best_model(study, build_model)" in shown.stdout
     figures = subprocess.run(
         [
             sys.executable,
