@@ -79,7 +79,7 @@ def run_isolated(search: Search, trial: Trial, job: FitJob) -> None:
             trial.number,
             study.sampler,
             study.pruner,
-            search.keep_best,
+            dict(study.settings),
             job,
         ),
         name=f"hpdeco-trial-{trial.number}",
@@ -108,7 +108,7 @@ def _trial_child(
     number: int,
     sampler: Any,
     pruner: Any,
-    keep_best: int,
+    settings: dict[str, Any],
     job: FitJob,
 ) -> None:
     from hpdeco.store import open_store
@@ -120,6 +120,7 @@ def _trial_child(
     row = store.study(study_name)
     assert row is not None
     study = Study(store, row, sampler=sampler, pruner=pruner)
+    study.settings.update(settings)  # this run's, not the ones stored by the first run
     trial = Trial(study, trial_id, number)
     token = current_trial.set(trial)
     error: BaseException | None = None
@@ -130,7 +131,7 @@ def _trial_child(
     finally:
         current_trial.reset(token)
     trial._finish(error)
-    WeightKeeper(study, keep_best).trial_finished(trial)
+    WeightKeeper(study, settings.get("keep_best", 1)).trial_finished(trial)
     store.close()
 
 

@@ -42,6 +42,7 @@ def test_outside_a_search_the_function_builds_the_default_model() -> None:
 
 def test_loop_form_records_every_epoch_of_every_metric(digits, store: str) -> None:
     (x, y), (xv, yv) = digits
+    keras.utils.set_random_seed(0)
     layer_names = []
     with hpdeco.search(objective="val_accuracy", max_trials=2, store=store, seed=0, verbose=0) as s:
         for trial in s:

@@ -21,6 +21,7 @@ def main() -> None:
         store=store,
         study=study,
         sampler=sampler,
+        pruner="none",
         seed=None,
         retries=retries,
         verbose=0,
