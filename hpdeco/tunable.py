@@ -89,6 +89,7 @@ def tune(
     trial_value: str = "best",
     verbose: int = 1,
     callbacks: Sequence[Any] = (),
+    callback_options: dict[str, Any] | None = None,
     keep_best: int = 1,
     isolate: bool = False,
     workers: int = 1,
@@ -99,8 +100,10 @@ def tune(
     Other keyword arguments go to ``model.fit`` (``batch_size``, ``validation_split``...).
     A trial that raises is recorded FAIL and the search goes on. Each trial gets fresh
     copies of ``callbacks`` (so an ``EarlyStopping`` or ``ModelCheckpoint`` keeps no state
-    from one trial to the next). ``result.best_model()`` is the best trial's trained model
-    (``keep_best=0`` keeps no weights).
+    from one trial to the next); ``callback_options`` go to ``trial.callbacks()``, e.g.
+    ``dict(patience=3, restore_best_weights=True)`` for early stopping.
+    ``result.best_model()`` is the best trial's trained model (``keep_best=0`` keeps no
+    weights).
 
     ``isolate=True`` runs each trial in a fresh child process, so a leaky model cannot grow
     memory across trials (each child pays TensorFlow's start-up, a few seconds).
@@ -116,7 +119,17 @@ def tune(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers={workers!r} must be an int >= 1")
     fit_kwargs.setdefault("verbose", 0)
-    job = FitJob(build, _wants_hp(build), x, y, validation_data, epochs, callbacks, fit_kwargs)
+    job = FitJob(
+        build,
+        _wants_hp(build),
+        x,
+        y,
+        validation_data,
+        epochs,
+        callbacks,
+        dict(callback_options or {}),
+        fit_kwargs,
+    )
     study = study or getattr(build, "__name__", None)
     options = dict(
         objective=objective,
@@ -144,6 +157,7 @@ def tune(
                 validation_data=validation_data,
                 epochs=epochs,
                 callbacks=callbacks,
+                callback_options=callback_options,
                 isolate=isolate,
                 verbose=0,
                 **options,

@@ -35,6 +35,7 @@ class FitJob:
     validation_data: Any
     epochs: int
     callbacks: Sequence[Any]
+    callback_options: dict[str, Any]
     fit_kwargs: dict[str, Any]
 
     def run(self, trial: Trial) -> None:
@@ -46,7 +47,7 @@ class FitJob:
             self.y,
             validation_data=self.validation_data,
             epochs=self.epochs,
-            callbacks=[*trial.callbacks(), *fresh(self.callbacks)],
+            callbacks=[*trial.callbacks(**self.callback_options), *fresh(self.callbacks)],
             **self.fit_kwargs,
         )
 

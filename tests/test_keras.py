@@ -119,3 +119,24 @@ def test_nan_loss_fails_only_that_trial(digits, store: str) -> None:
     assert first.reason in ("loss was nan at epoch 1", "objective 'val_loss' was nan at step 1")
     assert sorted(first.intermediate_values) == [1]  # fit stopped after the first epoch
     assert second.state is TrialState.COMPLETE
+
+
+def test_tune_passes_callback_options_for_early_stopping(digits, store: str) -> None:
+    (x, y), (xv, yv) = digits
+    result = build_model.tune(
+        x,
+        y,
+        validation_data=(xv, yv),
+        epochs=30,
+        max_trials=1,
+        objective="val_loss",
+        store=store,
+        verbose=0,
+        pruner="none",
+        callback_options=dict(patience=1, min_delta=10.0),
+    )
+    (record,) = result.trials
+    # min_delta=10 means no epoch ever counts as an improvement: stop after patience+1
+    assert record.state is TrialState.COMPLETE
+    assert sorted(record.intermediate_values) == [1, 2]
+    assert record.reason
