@@ -146,3 +146,10 @@ def test_a_read_only_directory_is_a_store_error(tmp_path: Path) -> None:
             one_trial(str(folder / "hpdeco.db"))
     finally:
         folder.chmod(0o755)
+
+
+def test_a_deleted_studys_id_is_never_reused(store: str) -> None:
+    """Weights folders are named by study id: a new study must not inherit an old one's."""
+    first = one_trial(store, study="a").study.id
+    SQLiteStore(store).delete_study("a")
+    assert one_trial(store, study="a").study.id != first

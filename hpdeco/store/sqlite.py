@@ -130,7 +130,8 @@ class SQLiteStore(SQLStore):
         # Another process may have created it between our check and this transaction.
         if self._run("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
             return
-        for statement in statements("INTEGER PRIMARY KEY"):
+        # AUTOINCREMENT: a deleted study's id (which names its weights folder) is never reused.
+        for statement in statements("INTEGER PRIMARY KEY AUTOINCREMENT"):
             self._run(statement)
         self._run(f"PRAGMA application_id = {APPLICATION_ID}")
         self._run(f"PRAGMA user_version = {SCHEMA_VERSION}")
