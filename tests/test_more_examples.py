@@ -174,3 +174,13 @@ def test_from_kerastuner(tmp_path: Path) -> None:
     layers = best.params["num_layers"]
     assert {f"units_{i}" for i in range(layers)} <= set(best.params)
     assert "Total params" in done.stdout  # result.best_model() rebuilt the best network
+
+
+def test_parallel_workers(tmp_path: Path) -> None:
+    store = tmp_path / "p.db"
+    done = run("parallel_workers.py", "--workers", "2", *tiny(store))
+    assert done.returncode == 0, done.stderr
+    assert "best: trial" in done.stdout
+    study = hpdeco.load_study("parallel_workers", store=str(store))
+    assert [t.number for t in study.trials] == [0, 1]
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
