@@ -377,8 +377,12 @@ def plot_params(source: Study | Search) -> Figure:
     for index in range(len(names), rows * columns):
         axes[index // columns][index % columns].set_visible(False)
     if points is not None:
+        from matplotlib.ticker import MaxNLocator
+
         bar = fig.colorbar(points, ax=axes.ravel().tolist(), shrink=0.8)
         bar.set_label("trial number")
+        bar.locator = MaxNLocator(integer=True)  # trial numbers are whole: no 0.5 ticks
+        bar.update_ticks()
     return fig
 
 
