@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hpdeco.errors import ConfigError
-from hpdeco.samplers.grid import GridSampler
 from hpdeco.samplers.gp import GPSampler
+from hpdeco.samplers.grid import GridSampler
 from hpdeco.samplers.random import RandomSampler
 from hpdeco.samplers.sobol import SobolSampler
 from hpdeco.samplers.tpe import TPESampler

@@ -102,7 +102,8 @@ class SobolPoints:
         cached = self._point
         if cached is None or cached[0] != trial.number:
             names = searchable(trial.study.space)
-            cached = (trial.number, dict(zip(names, self._draw(trial.number, len(names)))))
+            point = self._draw(trial.number, len(names))
+            cached = (trial.number, dict(zip(names, point, strict=True)))
             self._point = cached
         return cached[1]
 

@@ -74,8 +74,14 @@ class _GP:
         for theta in starts:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = minimize(self._nll, theta, jac=True, method="L-BFGS-B",
-                                  bounds=bounds, options={"maxiter": 60})
+                result = minimize(
+                    self._nll,
+                    theta,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={"maxiter": 60},
+                )
             if best is None or result.fun < best.fun:
                 best = result
         assert best is not None
@@ -137,6 +143,27 @@ class _GP:
         return mean, np.sqrt(var)
 
 
+def _ei_and_gradient(gp: _GP, point: np.ndarray, best: float) -> tuple[float, np.ndarray]:
+    """Expected improvement at one point and its gradient (analytic, Matérn 5/2)."""
+    diff = (point[None, :] - gp.x) / gp.lengths  # (n, d)
+    r = np.sqrt(np.sum(diff * diff, axis=1))
+    decay = np.exp(-_SQRT5 * r)
+    cross = gp.signal * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * decay  # (n,)
+    # d cross_j / d x = -signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x - x_j) / l^2
+    jac = -(gp.signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * decay)[:, None] * diff / gp.lengths
+    mean = float(cross @ gp.alpha)
+    v = solve_triangular(gp.chol, cross, lower=True)
+    solved = solve_triangular(gp.chol.T, v, lower=False)  # K^-1 k
+    var = max(gp.signal - float(v @ v), 1e-12)
+    sd = math.sqrt(var)
+    d_mean = jac.T @ gp.alpha
+    d_sd = -(jac.T @ solved) / sd
+    z = (best - mean) / sd
+    cdf, pdf = float(ndtr(z)), math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    ei = sd * (z * cdf + pdf)
+    return ei, -cdf * d_mean + pdf * d_sd
+
+
 def _expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
     z = (best - mean) / sd
     pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
@@ -156,14 +183,14 @@ class _Layout:
             at += width
         self.dims = at
         self.numeric = np.zeros(at, dtype=bool)
-        for name, (start, width) in self.slots.items():
+        for name, (start, _) in self.slots.items():
             if encodings[name].kind != "categorical":
                 self.numeric[start] = True
 
     def features(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         n = len(next(iter(columns.values()))) if columns else 0
         out = np.zeros((n, self.dims))
-        for name, (start, width) in self.slots.items():
+        for name, (start, _) in self.slots.items():
             codes = columns[name]
             missing = np.isnan(codes)
             if self.encodings[name].kind == "categorical":
@@ -215,9 +242,12 @@ class GPSampler:
         n_restarts: int = 5,
         max_modelled: int = 200,
     ) -> None:
-        for name, value, low in (("n_startup_trials", n_startup_trials, 0),
-                                 ("n_candidates", n_candidates, 1),
-                                 ("n_restarts", n_restarts, 0), ("max_modelled", max_modelled, 2)):
+        for name, value, low in (
+            ("n_startup_trials", n_startup_trials, 0),
+            ("n_candidates", n_candidates, 1),
+            ("n_restarts", n_restarts, 0),
+            ("max_modelled", max_modelled, 2),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"GPSampler({name}={value!r}): must be an int >= {low}")
         self.seed = new_seed(seed)
@@ -296,8 +326,8 @@ class GPSampler:
         # Standardise; squash a long tail of bad values so it does not dominate the fit.
         median = float(np.median(y))
         spread = float(np.percentile(y, 75) - np.percentile(y, 25)) or float(y.std()) or 1.0
-        y = np.where(y > median + 3 * spread, median + 3 * spread + np.log1p(
-            (y - median - 3 * spread) / spread) * spread, y)
+        cap = median + 3 * spread
+        y = np.where(y > cap, cap + np.log1p(np.maximum(y - cap, 0) / spread) * spread, y)
         mean, sd = float(y.mean()), float(y.std()) or 1.0
         z = (y - mean) / sd
         gp = _GP(x, z, self._theta)
@@ -319,17 +349,22 @@ class GPSampler:
             for start in candidates[top[: self.n_restarts]]:
                 fixed = start.copy()
 
-                def negative(u: np.ndarray, fixed: np.ndarray = fixed) -> float:
+                def negative(u: np.ndarray, fixed: np.ndarray = fixed) -> tuple[float, Any]:
                     point = fixed.copy()
                     point[numeric] = u
-                    mm, ss = gp.predict(point[None, :])
-                    return -float(_expected_improvement(mm, ss, best)[0])
+                    ei, grad = _ei_and_gradient(gp, point, best)
+                    return -ei, -grad[numeric]
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    result = minimize(negative, start[numeric], method="L-BFGS-B",
-                                      bounds=[(0.0, 1.0)] * int(numeric.sum()),
-                                      options={"maxiter": 30})
+                    result = minimize(
+                        negative,
+                        start[numeric],
+                        jac=True,
+                        method="L-BFGS-B",
+                        bounds=[(0.0, 1.0)] * int(numeric.sum()),
+                        options={"maxiter": 30},
+                    )
                 if -result.fun > best_ei:
                     best_ei = -float(result.fun)
                     best_point = fixed.copy()

@@ -179,13 +179,18 @@ class TPESampler:
         constant_liar: bool = True,
         prior_weight: float = 1.0,
     ) -> None:
-        for name, value, low in (("n_startup_trials", n_startup_trials, 0),
-                                 ("n_candidates", n_candidates, 1), ("max_good", max_good, 1)):
+        for name, value, low in (
+            ("n_startup_trials", n_startup_trials, 0),
+            ("n_candidates", n_candidates, 1),
+            ("max_good", max_good, 1),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"TPESampler({name}={value!r}): must be an int >= {low}")
         for name, value in (("gamma", gamma), ("prior_weight", prior_weight)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                0 < value <= (1 if name == "gamma" else math.inf)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0 < value <= (1 if name == "gamma" else math.inf))
             ):
                 rule = "in (0, 1]" if name == "gamma" else "> 0"
                 raise ConfigError(f"TPESampler({name}={value!r}): must be a number {rule}")
@@ -321,7 +326,10 @@ class TPESampler:
 
     @staticmethod
     def _draw(
-        encoding: Encoding, centres: np.ndarray, width: np.ndarray, from_prior: np.ndarray,
+        encoding: Encoding,
+        centres: np.ndarray,
+        width: np.ndarray,
+        from_prior: np.ndarray,
         rng: Any,
     ) -> np.ndarray:
         """One draw from the kernel at each centre (from the uniform prior where asked)."""
@@ -424,8 +432,9 @@ class TPESampler:
                 continue
             centre_width = np.where(from_prior | np.isnan(width[rows]), 1.0, width[rows])
             codes = np.full(size, math.nan)
-            codes[active] = self._draw(encoding, centres[active], centre_width[active],
-                                       from_prior[active], rng)
+            codes[active] = self._draw(
+                encoding, centres[active], centre_width[active], from_prior[active], rng
+            )
             candidates[name] = codes
             kernel = np.full((int(active.sum()), n), encoding.log_prior())
             if has.any():
@@ -438,8 +447,11 @@ class TPESampler:
         log_l -= math.log(len(good_rows) + self.prior_weight)
         log_g -= math.log(n - len(good_rows) + self.prior_weight)
         best = int(np.argmax(log_l - log_g))
-        return {name: float(codes[best]) for name, codes in candidates.items()
-                if not math.isnan(codes[best])}
+        return {
+            name: float(codes[best])
+            for name, codes in candidates.items()
+            if not math.isnan(codes[best])
+        }
 
     def _best_of(self, model: _Model, name: str, encoding: Encoding, values: list[Any]) -> Any:
         """The value among ``values`` with the best ratio (used to avoid a repeat)."""

