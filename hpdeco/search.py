@@ -117,6 +117,7 @@ class Search:
         self._bar: Any = None
         self._heartbeat: Heartbeat | None = None
         self._started_at = 0.0
+        self._gc_frozen = False  # this search called gc.freeze() (see _leave)
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -193,6 +194,9 @@ class Search:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
+        if self._gc_frozen:
+            gc.unfreeze()
+            self._gc_frozen = False
         return suppress
 
     # -- the loop -----------------------------------------------------------------------------
@@ -273,6 +277,11 @@ class Search:
                 current_trial.set(None)
             if trial.uses_keras:
                 _free_keras_memory()
+                if not self._gc_frozen and gc.get_freeze_count() == 0:
+                    # Freeze what survived the first trial (TensorFlow's ~400k objects): the
+                    # collection after each later trial skips them (0.4 s -> 0.01 s a trial).
+                    gc.freeze()
+                    self._gc_frozen = True
         if self._bar is not None:
             self._bar.set_postfix_str(self._postfix(None), refresh=False)
             self._bar.update(1)
@@ -384,5 +393,8 @@ search = Search
 def _free_keras_memory() -> None:
     keras = sys.modules.get("keras")
     if keras is not None:
-        keras.backend.clear_session()
+        try:
+            keras.backend.clear_session(free_memory=False)  # one collection (below), not two
+        except TypeError:  # a Keras without free_memory=
+            keras.backend.clear_session()
     gc.collect()
