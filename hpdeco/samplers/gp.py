@@ -63,12 +63,17 @@ def _matern(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarr
 class _GP:
     """A zero-mean GP on standardised values, hyperparameters by maximum likelihood."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, start: np.ndarray | None) -> None:
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, start: np.ndarray | None, fresh: bool = True
+    ) -> None:
         self.x = x
         self.y = y
         dims = x.shape[1]
         defaults = np.concatenate([np.full(dims, math.log(0.5)), [0.0, math.log(1e-3)]])
-        starts = [defaults] if start is None or len(start) != dims + 2 else [start, defaults]
+        if start is None or len(start) != dims + 2:
+            starts = [defaults]
+        else:  # the last fit, and now and then the defaults too (a way out of a poor optimum)
+            starts = [start, defaults] if fresh else [start]
         bounds = [_LOG_LENGTH] * dims + [_LOG_SIGNAL, _LOG_NOISE]
         best = None
         for theta in starts:
@@ -80,7 +85,7 @@ class _GP:
                     jac=True,
                     method="L-BFGS-B",
                     bounds=bounds,
-                    options={"maxiter": 60},
+                    options={"maxiter": 50},
                 )
             if best is None or result.fun < best.fun:
                 best = result
@@ -226,8 +231,8 @@ class GPSampler:
     """Gaussian-process Bayesian optimisation with expected improvement (``sampler="gp"``).
 
     Options: ``n_startup_trials`` Sobol' trials before the model takes over (default 10);
-    ``n_candidates`` random points scored by expected improvement (1000), of which the
-    best ``n_restarts`` (5) are polished by L-BFGS-B over the numeric inputs;
+    ``n_candidates`` random points scored by expected improvement (500), of which the
+    best ``n_restarts`` (3) are polished by L-BFGS-B over the numeric inputs;
     ``max_modelled`` trials fitted at most (200). See the module's notes for its limits.
 
     >>> hpdeco.search(sampler=GPSampler(seed=7))   # or sampler="gp", seed=7
@@ -238,8 +243,8 @@ class GPSampler:
         *,
         seed: int | None = None,
         n_startup_trials: int = 10,
-        n_candidates: int = 1000,
-        n_restarts: int = 5,
+        n_candidates: int = 500,
+        n_restarts: int = 3,
         max_modelled: int = 200,
     ) -> None:
         for name, value, low in (
@@ -330,7 +335,7 @@ class GPSampler:
         y = np.where(y > cap, cap + np.log1p(np.maximum(y - cap, 0) / spread) * spread, y)
         mean, sd = float(y.mean()), float(y.std()) or 1.0
         z = (y - mean) / sd
-        gp = _GP(x, z, self._theta)
+        gp = _GP(x, z, self._theta, fresh=len(y) % 5 == 0)
         self._theta = gp.theta
         best = float(z[: len(rows)][complete[rows]].min())
 
@@ -363,7 +368,7 @@ class GPSampler:
                         jac=True,
                         method="L-BFGS-B",
                         bounds=[(0.0, 1.0)] * int(numeric.sum()),
-                        options={"maxiter": 30},
+                        options={"maxiter": 20},
                     )
                 if -result.fun > best_ei:
                     best_ei = -float(result.fun)

@@ -15,12 +15,16 @@ How this implementation models the space, on the unit interval of each parameter
 * unordered choices get a kernel that keeps most of its mass on the observed value;
 * both densities include a uniform prior component, so nothing is ever ruled out.
 
-Define-by-run and conditional parameters: a parameter is modelled from the trials that
-drew it. In the multivariate mode (the default) the trials are weighted, parameter after
-parameter, by how close their earlier values are to the values this trial already drew:
-this is sampling from the joint kernel density one coordinate at a time, so correlated
-parameters are modelled together and a conditional parameter learns from the trials that
-took the same branch.
+Define-by-run and conditional parameters. In the multivariate mode (the default) the
+parameters that every ranked trial has (the unconditional ones, known when the trial
+starts) are proposed together: each candidate is drawn around one good trial in all of them
+at once and scored by the joint ratio, so correlated parameters are modelled together. A
+parameter that only some trials have (a conditional child, or one first met in this trial)
+is drawn when the trial reaches it, from the trials that have it (the good ones among them
+for ``l``, the others for ``g``), as the paper's tree-structured densities do. Weighting
+those trials by their similarity to the values already drawn was tried and did worse: with
+many dimensions the weights collapse onto one or two trials. ``multivariate=False`` draws
+every parameter that way, independently.
 
 Pruned trials count as information: they rank after every complete trial, those that ran
 further first, then by their last value. Failed trials and trials still running (read from
@@ -130,6 +134,9 @@ class _Model:
         loss = np.array(history.loss + [math.inf] * len(running))
         order = np.lexsort((loss, -step, group))
         self.ranked = group < _BAD
+        # Every trial weighs the same (down-weighting old trials did not help here).
+        self.weight = np.ones(n)
+        self.log_weight = np.zeros(n)
         self.order = order
         self.good = np.zeros(n, dtype=bool)
         self.good[order[:n_good]] = True
@@ -155,14 +162,14 @@ class TPESampler:
 
     Options: ``n_startup_trials`` Sobol' trials before the model takes over (default 10);
     ``n_candidates`` draws from ``l(x)`` scored per trial (24); ``gamma``, the fraction of
-    ranked trials called good (0.1, at most ``max_good`` = 25 of them, at least one);
-    ``multivariate`` (True) to model the parameters jointly, False for one density per
-    parameter as in the original paper; ``constant_liar`` (True) to count the trials other
-    workers are running as bad; ``prior_weight`` (1.0), the weight of the uniform prior in
-    each density. Kernel widths follow the paper: the larger gap to a trial's neighbours
-    along the parameter, clipped between ``1 / min(100, n + 2)`` and the whole range.
-    Reproducible: trial ``n``'s draws depend only on ``seed``, ``n`` and the trials
-    finished before it.
+    ranked trials called good (0.15, as in the paper; at most ``max_good`` = 25 of them, at
+    least one); ``multivariate`` (True) to model the unconditional parameters jointly, False
+    for one density per parameter as in the original paper; ``constant_liar`` (True) to
+    count the trials other workers are running as bad; ``prior_weight`` (1.0), the weight
+    of the uniform prior in each density. Kernel widths follow the paper: the larger gap to
+    a trial's neighbours along the parameter, clipped between ``1 / min(100, n + 2)`` and
+    the whole range. Reproducible: trial ``n``'s draws depend only on ``seed``, ``n`` and
+    the trials finished before it.
 
     >>> hpdeco.search(sampler=TPESampler(seed=7, n_startup_trials=5))
     """
@@ -173,7 +180,7 @@ class TPESampler:
         seed: int | None = None,
         n_startup_trials: int = 10,
         n_candidates: int = 24,
-        gamma: float = 0.1,
+        gamma: float = 0.15,
         max_good: int = 25,
         multivariate: bool = True,
         constant_liar: bool = True,
@@ -370,9 +377,10 @@ class TPESampler:
         column, _, _, _, width = self._sets(model, encoding.param.name, encoding)
         prior = math.log(self.prior_weight) + encoding.log_prior()
         terms = self._log_kernel(encoding, codes, column[select], width[select])
+        terms += model.log_weight[select][None, :]
         prior_terms = np.full((len(codes), 1), prior)
         total = _logsumexp(np.concatenate([terms, prior_terms], axis=1), axis=1)
-        return total - math.log(int(select.sum()) + self.prior_weight)
+        return total - math.log(float(model.weight[select].sum()) + self.prior_weight)
 
     def _score(self, model: _Model, encoding: Encoding, codes: np.ndarray) -> np.ndarray:
         _, _, good, bad, _ = self._sets(model, encoding.param.name, encoding)
@@ -382,10 +390,12 @@ class TPESampler:
 
     # -- proposals ----------------------------------------------------------------------------
 
-    def _pick(self, rng: Any, count: int) -> np.ndarray:
+    def _pick(self, rng: Any, count: int, model: Any = None, rows: Any = None) -> np.ndarray:
         """Which component each candidate is drawn from: one of ``count`` good trials, or
         ``count`` for the prior (weighted ``prior_weight`` against 1 for each trial)."""
-        weights = np.append(np.ones(count), self.prior_weight)
+        weights = np.append(
+            np.ones(count) if rows is None else model.weight[rows], self.prior_weight
+        )
         return rng.choice(count + 1, size=self.n_candidates, p=weights / weights.sum())
 
     def _propose(self, model: _Model, name: str, encoding: Encoding) -> float:
@@ -394,7 +404,7 @@ class TPESampler:
         column, _, good, _, width = self._sets(model, name, encoding)
         rng = model.rng
         rows = np.flatnonzero(good)
-        pick = self._pick(rng, len(rows))
+        pick = self._pick(rng, len(rows), model, rows)
         from_prior = pick == len(rows)
         if len(rows):
             chosen = rows[np.minimum(pick, len(rows) - 1)]
@@ -415,7 +425,7 @@ class TPESampler:
         if n == 0 or not history.encodings:
             return {}
         size = self.n_candidates
-        pick = self._pick(rng, len(good_rows))
+        pick = self._pick(rng, len(good_rows), model, good_rows)
         from_prior = pick == len(good_rows)
         rows = good_rows[np.minimum(pick, len(good_rows) - 1)]
         log_joint = np.zeros((size, n))
@@ -442,10 +452,11 @@ class TPESampler:
             log_joint[active] += kernel
             log_prior[active] += encoding.log_prior()
         prior = (math.log(self.prior_weight) + log_prior)[:, None]
+        log_joint += model.log_weight[None, :]
         log_l = _logsumexp(np.concatenate([log_joint[:, model.good], prior], axis=1), axis=1)
         log_g = _logsumexp(np.concatenate([log_joint[:, ~model.good], prior], axis=1), axis=1)
-        log_l -= math.log(len(good_rows) + self.prior_weight)
-        log_g -= math.log(n - len(good_rows) + self.prior_weight)
+        log_l -= math.log(float(model.weight[model.good].sum()) + self.prior_weight)
+        log_g -= math.log(float(model.weight[~model.good].sum()) + self.prior_weight)
         best = int(np.argmax(log_l - log_g))
         return {
             name: float(codes[best])

@@ -1,0 +1,51 @@
+"""The sampler benchmark runs end to end (``--quick``); its figures come from full runs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def test_sampler_benchmark_quick_run(tmp_path: Path) -> None:
+    out = tmp_path / "samplers.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "samplers.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| task | trials | tpe | gp | sobol | random" in done.stdout
+    assert "| 40 | hpdeco tpe, SQLite file | 1 |" in done.stdout
+    report = json.loads(out.read_text())
+    samplers = {r["sampler"] for r in report["regret"]}
+    expected = {"tpe", "gp", "sobol", "random"}
+    if _installed("optuna"):
+        expected |= {"optuna-tpe", "optuna-random"}
+        assert {t["library"] for t in report["timing"]} == {"hpdeco", "optuna"}
+    else:
+        assert any("optuna is not installed" in n for n in report["meta"]["notes"])
+    assert samplers == expected
+    runs = report["regret"]
+    assert len(runs) == len(expected) * 2 * 3  # samplers x tasks (branin, mixed) x seeds
+    for run in runs:
+        regret = run["regret"]
+        assert len(regret) == 25
+        assert all(r >= -1e-9 for r in regret), run  # nothing beats the known optimum
+        assert all(b <= a for a, b in itertools.pairwise(regret)), run
+    for timing in report["timing"]:
+        assert timing["trials"] == 40 and timing["ms_per_trial"] > 0
