@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -20,6 +21,7 @@ from hpdeco.space import Param, current_trial
 from hpdeco.static import StaticSpace
 from hpdeco.store import Store, open_store
 from hpdeco.store.heartbeat import Heartbeat
+from hpdeco.store.sql import AllTaken, Claim
 from hpdeco.study import Study
 from hpdeco.trial import Trial, TrialRecord, TrialState
 from hpdeco.weights import WeightKeeper, best_model, check_keep_best
@@ -27,6 +29,7 @@ from hpdeco.weights import WeightKeeper, best_model, check_keep_best
 logger = logging.getLogger("hpdeco")
 
 TRIAL_VALUES = ("best", "last")
+MAX_TRIALS = object()  # _claim's answer when max_trials trials exist
 WAIT_FOR_WORKERS_S = 0.2  # poll interval while other workers hold every configuration left
 
 
@@ -150,7 +153,8 @@ class Search:
         retried = []
         for record in lost:
             earlier = sum(
-                1 for r in study.trials
+                1
+                for r in study.trials
                 if r.retryable and r.params == record.params and r.number != record.number
             )
             if earlier < self.retries and record.params:
@@ -229,32 +233,39 @@ class Search:
             return None
         self._recover()
         study.refresh()
-        if self._sampler_exhausted(study):
-            return None
-        claim = study.store.start_trial(study.id, self.max_trials)
+        claim = self._claim(study)
         if claim is None:
+            return None
+        if claim is MAX_TRIALS:
             self.stopped_because = "max_trials"
             return None
         if self._heartbeat is not None:
             self._heartbeat.trial_id = claim.trial_id
         return Trial(study, claim.trial_id, claim.number, claim.params)
 
-    def _sampler_exhausted(self, study: Study) -> bool:
-        """Whether the sampler has nothing left; waits while other workers hold the rest."""
+    def _claim(self, study: Study) -> Claim | object | None:
+        """Start a trial in the store; None when the search is over, MAX_TRIALS when it is
+        over by count. Waits while other workers hold every configuration left."""
         exhausted = getattr(study.sampler, "exhausted", None)
-        all_taken = getattr(study.sampler, "all_taken", None)
+        planner = getattr(study.sampler, "plan", None)
+        plan = None if planner is None else functools.partial(planner, study)
         while True:
             if exhausted is not None and exhausted(study):
                 self.stopped_because = "the sampler has no configuration left"
-                return True
-            if all_taken is None or not all_taken(study):
-                return False
-            if self.timeout is not None and time.monotonic() - self._started_at >= self.timeout:
-                self.stopped_because = "timeout"
-                return True
-            time.sleep(WAIT_FOR_WORKERS_S)
-            self._recover()
-            study.refresh()
+                return None
+            try:
+                claim = study.store.start_trial(study.id, self.max_trials, plan)
+            except AllTaken:
+                if self.timeout is not None and (
+                    time.monotonic() - self._started_at >= self.timeout
+                ):
+                    self.stopped_because = "timeout"
+                    return None
+                time.sleep(WAIT_FOR_WORKERS_S)
+                self._recover()
+                study.refresh()
+                continue
+            return MAX_TRIALS if claim is None else claim
 
     def _enter(self, trial: Trial) -> None:
         self._active = trial

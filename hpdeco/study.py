@@ -107,6 +107,15 @@ class Study:
 
     # -- the space ----------------------------------------------------------------------------
 
+    def refresh_space(self) -> None:
+        """Learn the parameters other workers declared since this study was opened (this
+        run's own declarations stay as they are)."""
+        row = self.store.study(self.name)
+        if row is not None:
+            for name, data in row.space.items():
+                if name not in self.space:
+                    self.space[name] = param_from_dict(data)
+
     def declare(self, param: Param) -> None:
         """Check ``param`` against what this run declared and record it in the stored space."""
         self.declare_many([param])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.samplers.tree import ConfigTree
+from hpdeco.samplers.tree import ConfigTree, Node, finite_values, key
 from hpdeco.space import Param
 
 if TYPE_CHECKING:
@@ -19,37 +19,53 @@ class GridSampler:
     resumed study carries on where it stopped, and the search ends when the grid is
     exhausted. ``hp.Float`` needs a ``step`` here.
 
-    With several workers on one study, each value is chosen in one locked transaction that
-    sees what the running trials hold, so workers take different combinations; when every
-    combination left is held by a running trial, a new trial waits for one to finish.
+    With several workers on one study, a new trial claims its whole path through the part
+    of the grid the finished trials have mapped in the same locked transaction that starts
+    it, seeing what the running trials hold, so workers take different combinations; when
+    every combination left is held by a running trial, the new trial waits for one to end.
     """
 
     def __init__(self) -> None:
         self._tree = ConfigTree()
 
+    def plan(self, study: Study, running: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+        """The values a new trial takes, as far as the tree knows the parameters; None when
+        every combination left is held by a running trial. Runs under the study's lock."""
+        held = self._held(study, list(running.values()))
+        if held.root.done:
+            return None
+        path: dict[str, Any] = {}
+        node: Node | None = held.root
+        while node is not None and node.param is not None:
+            param = study.space.get(node.param)
+            values = finite_values(param) if param is not None else None
+            choice = next((v for v in values or () if not node.child_done(v)), None)
+            if choice is None:
+                break
+            path[node.param] = choice
+            node = node.children.get(key(choice))
+        return path
+
     def suggest(self, param: Param, trial: Trial) -> Any:
+        """A parameter the plan did not cover (past the mapped part of the grid)."""
         values = param.grid()  # SpaceError for a Float without step
         study = trial.study
 
-        def choose(running: dict[int, dict[str, Any]]) -> Any:
-            # Runs under the study's lock: what finished meanwhile is read here too, so no
-            # combination can slip between a worker's finishing and this choice.
-            study.refresh()
-            self._tree.update(study)
-            node = self._tree.node(trial.params)
-            open_values = [v for v in values if node is None or not node.child_done(v)]
-            # Prefer a value no running trial is exploring; a running trial counts as done
-            # where it stands, since where it goes next is not known yet.
+        def choose(running: dict[int, dict[str, Any]]) -> dict[str, Any]:
             others = [p for number, p in running.items() if number != trial.number]
-            held = self._with_running(study, others).node(trial.params)
-            for value in open_values:
-                if held is None or not held.child_done(value):
-                    return value
-            return (open_values or values)[0]
+            node = self._held(study, others).node(trial.params)
+            free = [v for v in values if node is None or not node.child_done(v)]
+            return {param.name: (free or values)[0]}
 
-        return study.store.claim_param(study.id, trial.id, len(trial.params), param.name, choose)
+        claimed = study.store.claim_params(study.id, trial.id, len(trial.params), choose)
+        return claimed[param.name]
 
-    def _with_running(self, study: Study, running: list[dict[str, Any]]) -> ConfigTree:
+    def _held(self, study: Study, running: list[dict[str, Any]]) -> ConfigTree:
+        """The finished trials' tree with the running ones counted done where they stand
+        (where they go next is not known yet). What finished or was declared meanwhile by
+        other workers is read here, under the lock."""
+        study.refresh()
+        study.refresh_space()
         tree = ConfigTree()
         tree.update(study)
         for params in running:
@@ -59,11 +75,6 @@ class GridSampler:
     def exhausted(self, study: Study) -> bool:
         self._tree.update(study)
         return self._tree.exhausted
-
-    def all_taken(self, study: Study) -> bool:
-        """Every combination left is held by a running trial (another worker's)."""
-        running = study.store.running_params(study.id)
-        return bool(running) and self._with_running(study, list(running.values())).exhausted
 
     def __repr__(self) -> str:
         return "GridSampler()"

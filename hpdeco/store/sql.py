@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from hpdeco.errors import StoreError
+from hpdeco.errors import HpdecoError, StoreError
 from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
 
 T = TypeVar("T")
@@ -38,6 +38,10 @@ class StudyRow:
     space: dict[str, Any]
     settings: dict[str, Any]
     created_at: float
+
+
+class AllTaken(HpdecoError):
+    """No trial was started: every configuration left is held by a running trial."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,9 +243,19 @@ class SQLStore:
         ).fetchone()
         return int(number)
 
-    def start_trial(self, study_id: int, max_trials: int | None) -> Claim | None:
+    def start_trial(
+        self,
+        study_id: int,
+        max_trials: int | None,
+        plan: Callable[[dict[int, dict[str, Any]]], dict[str, Any] | None] | None = None,
+    ) -> Claim | None:
         """Claim a trial (the oldest WAITING one, else a new number), or None when
-        ``max_trials`` trials are running or finished. Atomic across processes."""
+        ``max_trials`` trials are running or finished. Atomic across processes.
+
+        ``plan``, given the parameters of the running trials, returns values the new trial
+        takes (stored with it in the same transaction), or None when every configuration
+        left is held by a running trial: then no trial starts and ``AllTaken`` is raised.
+        """
 
         def claim() -> Claim | None:
             self._lock_study(study_id)
@@ -270,13 +284,20 @@ class SQLStore:
                     (trial_id,),
                 ).fetchall()
                 return Claim(int(trial_id), int(number), {k: json.loads(v) for k, v in rows})
+            planned = plan(self.running_params(study_id)) if plan is not None else {}
+            if planned is None:
+                raise AllTaken
             number = self._next_number(study_id)
             (trial_id,) = self._run(
                 "INSERT INTO trials (study_id, number, state, started_at, host, pid,"
                 " heartbeat_at) VALUES (?, ?, 'RUNNING', ?, ?, ?, ?) RETURNING id",
                 (study_id, number, now, HOST, os.getpid(), now),
             ).fetchone()
-            return Claim(int(trial_id), number, {})
+            self._run_many(
+                "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)",
+                [(trial_id, i, k, dumps(v)) for i, (k, v) in enumerate(planned.items())],
+            )
+            return Claim(int(trial_id), number, dict(planned))
 
         return self._transaction(claim)
 
@@ -289,26 +310,26 @@ class SQLStore:
             )
         )
 
-    def claim_param(
+    def claim_params(
         self,
         study_id: int,
         trial_id: int,
         position: int,
-        name: str,
-        choose: Callable[[dict[int, dict[str, Any]]], Any],
-    ) -> Any:
-        """Choose and store a parameter value in one locked transaction: ``choose`` sees the
-        parameters of every RUNNING trial, so concurrent workers never pick alike."""
+        choose: Callable[[dict[int, dict[str, Any]]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Choose and store parameter values (from ``position`` on, in order) in one locked
+        transaction: ``choose`` sees the parameters of every RUNNING trial, so concurrent
+        workers never pick alike."""
 
-        def claim() -> Any:
+        def claim() -> dict[str, Any]:
             self._lock_study(study_id)
-            value = choose(self.running_params(study_id))
-            self._run(
+            chosen = choose(self.running_params(study_id))
+            self._run_many(
                 "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (trial_id, name) DO UPDATE SET value = excluded.value",
-                (trial_id, position, name, dumps(value)),
+                [(trial_id, position + i, k, dumps(v)) for i, (k, v) in enumerate(chosen.items())],
             )
-            return value
+            return chosen
 
         return self._transaction(claim)
 
