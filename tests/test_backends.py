@@ -206,3 +206,15 @@ def test_a_killed_worker_costs_only_its_trial(any_store: str) -> None:
     assert killed.state is TrialState.FAIL and killed.reason.startswith("worker lost")
     assert len(killed.intermediate_values) >= 3  # the epochs it reported are kept
     assert all(r.state is TrialState.COMPLETE for r in records[1:])
+
+
+def test_a_postgres_database_with_someone_elses_tables_is_refused(postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE studies (title TEXT)")
+        conn.execute("INSERT INTO studies VALUES ('mine')")
+    with pytest.raises(StoreError, match="has a 'studies' table that hpdeco did not create"):
+        loop(postgres_url, 1)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        assert conn.execute("SELECT title FROM studies").fetchall() == [("mine",)]
