@@ -109,23 +109,34 @@ def rss_mib() -> float | None:
 
 class Clock:
     """What every tuner is scored by: each epoch's validation accuracy with its time since
-    the run started, and the time spent inside ``model.fit``. Module state, because
-    KerasTuner deep-copies the callbacks of every trial."""
+    the run started and its trial (the fit it belongs to), and the time spent inside
+    ``model.fit``. Module state, because KerasTuner deep-copies the callbacks of every
+    trial."""
 
     t0 = 0.0
-    events: ClassVar[list[tuple[float, float]]] = []
+    events: ClassVar[list[tuple[float, float, int]]] = []
     fits = 0
     fit_s = 0.0
     _fit_start = 0.0
+    _last_epoch = 0.0
+    _open = False
 
     @classmethod
     def start(cls) -> None:
-        cls.events, cls.fits, cls.fit_s = [], 0, 0.0
+        cls.events, cls.fits, cls.fit_s, cls._open = [], 0, 0.0, False
         cls.t0 = time.perf_counter()
 
     @classmethod
     def elapsed(cls) -> float:
         return time.perf_counter() - cls.t0
+
+    @classmethod
+    def close_fit(cls, now: float | None = None) -> None:
+        """End the fit in flight. A fit stopped by an exception (Optuna's pruning callback
+        raises TrialPruned) never reaches on_train_end: it counts up to its last epoch."""
+        if cls._open:
+            cls.fit_s += (now if now is not None else cls._last_epoch) - cls._fit_start
+            cls._open = False
 
 
 def clock_callback() -> Any:
@@ -133,16 +144,19 @@ def clock_callback() -> Any:
 
     class ClockCallback(keras.callbacks.Callback):
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            Clock.close_fit()
             Clock.fits += 1
-            Clock._fit_start = time.perf_counter()
+            Clock._open = True
+            Clock._fit_start = Clock._last_epoch = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            Clock._last_epoch = time.perf_counter()
             value = (logs or {}).get("val_accuracy")
             if value is not None:
-                Clock.events.append((Clock.elapsed(), float(value)))
+                Clock.events.append((Clock.elapsed(), float(value), Clock.fits - 1))
 
         def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-            Clock.fit_s += time.perf_counter() - Clock._fit_start
+            Clock.close_fit(time.perf_counter())
 
     return ClockCallback()
 
@@ -351,8 +365,9 @@ def run_tuner(
         raise ValueError(f"unknown tuner {name!r}")
 
     wall = Clock.elapsed()
+    Clock.close_fit()
     events = list(Clock.events)
-    values = [v for _, v in events]
+    values = [v for _, v, _ in events]
     return {
         "tuner": name,
         "seed": seed,
@@ -363,14 +378,14 @@ def run_tuner(
         "epochs": len(events),
         "best_val_accuracy": max(values) if values else None,
         "time_to_target_s": time_to(events, TARGET),
-        "events": [[round(t, 3), round(v, 5)] for t, v in events],
+        "events": [[round(t, 3), round(v, 5), n] for t, v, n in events],
         "own": own,
     }
 
 
 def time_to(events: list[Any], target: float) -> float | None:
     """When an epoch first reached ``target`` validation accuracy (None: never)."""
-    for t, value in events:
+    for t, value, *_ in events:
         if value >= target - 1e-9:
             return float(t)
     return None
@@ -440,36 +455,31 @@ def quality_job(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+_warm = False  # this process has trained once
+
+
 def overhead_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Every method in one process, interleaved (the order rotates every repeat), after one
-    warm-up fit, so that they meet the same conditions."""
+    """One method's overhead run, after an untimed warm-up fit (TensorFlow's first fit in a
+    process pays one-time set-up that every method would share)."""
+    global _warm
     data = load_data()
-    methods = job["methods"]
+    if not _warm:
+        with tempfile.TemporaryDirectory(prefix="headtohead-") as tmp:
+            run_tuner("plain", data, seed=999, trials=1, epochs=1, tmp=tmp, fixed=True)
+        _warm = True
     with tempfile.TemporaryDirectory(prefix="headtohead-") as tmp:
-        run_tuner("plain", data, seed=999, trials=1, epochs=1, tmp=tmp, fixed=True)  # warm-up
-    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
-    for repeat in range(job["repeats"]):
-        order = methods[repeat % len(methods) :] + methods[: repeat % len(methods)]
-        for method in order:
-            with tempfile.TemporaryDirectory(prefix="headtohead-") as tmp:
-                result = run_tuner(
-                    method,
-                    data,
-                    seed=repeat,
-                    trials=job["trials"],
-                    epochs=job["epochs"],
-                    tmp=tmp,
-                    fixed=True,
-                )
-            result.pop("events")
-            runs[method].append(result)
-            print(
-                f"  overhead repeat {repeat} {method:14s} {result['wall_s']:6.2f} s "
-                f"(inside fit {result['fit_s']:6.2f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-    return {"runs": runs}
+        result = run_tuner(
+            job["method"],
+            data,
+            seed=job["seed"],
+            trials=job["trials"],
+            epochs=job["epochs"],
+            tmp=tmp,
+            fixed=True,
+        )
+    result.pop("events")
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
 
 
 JOBS = {"quality": quality_job, "overhead": overhead_job}
@@ -527,7 +537,8 @@ def summarise_overhead(result: dict[str, Any]) -> dict[str, Any]:
 def print_overhead(rows: dict[str, Any], job: dict[str, Any]) -> None:
     print(
         f"\n### Overhead: {job['trials']} trials x {job['epochs']} epochs, fixed MLP, lr only "
-        f"(median of {job['repeats']} interleaved repeats)\n"
+        f"(medians of {job['repeats']} interleaved repeats"
+        + (", each run in its own process)\n" if job.get("isolated") else ", one process)\n")
     )
     print("| method | wall s | inside fit s | outside fit s | wall / plain loop |")
     print("|---|---:|---:|---:|---:|")
@@ -657,6 +668,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=5, help="overhead repeats")
     parser.add_argument("--tuners", default=",".join(TUNERS), help="quality tuners (a,b,...)")
+    parser.add_argument(
+        "--overhead-methods", help="plain,hpdeco_random,kt_random,optuna_random (default all)"
+    )
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument(
@@ -717,11 +731,27 @@ def main() -> None:
             for m, lib in (("kt_random", "kt_random"), ("optuna_random", "optuna"))
             if lib not in skipped and not missing(lib)
         ]
-        job = {"kind": "overhead", "methods": methods, **overhead_size}
+        if args.overhead_methods:
+            methods = [m for m in methods if m in args.overhead_methods.split(",")]
+        job = {"kind": "overhead", "methods": methods, "isolated": isolate, **overhead_size}
         print(f"overhead: {methods}", file=sys.stderr, flush=True)
-        result = run_job(job, isolate)
-        rows = summarise_overhead(result)
-        record["overhead"] = {"config": job, "summary": rows, "runs": result["runs"]}
+        runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+        for repeat in range(job["repeats"]):  # interleaved, the order rotating every repeat
+            shift = repeat % len(methods)
+            for method in methods[shift:] + methods[:shift]:
+                run = {k: job[k] for k in ("trials", "epochs")}
+                result = run_job(
+                    {"kind": "overhead", "method": method, "seed": repeat, **run}, isolate
+                )
+                runs[method].append(result)
+                print(
+                    f"  overhead repeat {repeat} {method:14s} {result['wall_s']:6.2f} s "
+                    f"(inside fit {result['fit_s']:6.2f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        rows = summarise_overhead({"runs": runs})
+        record["overhead"] = {"config": job, "summary": rows, "runs": runs}
         print_overhead(rows, job)
 
     if not args.skip_quality and tuners:
