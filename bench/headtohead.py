@@ -27,7 +27,7 @@ KerasTuner's a temporary project folder. Best accuracy and the times are read fr
 callback shared by all (each epoch's ``val_accuracy`` with its time since the tuner
 started), so every tuner is scored the same way.
 
-    nice .venv/bin/python bench/headtohead.py            # the full run (~45 minutes)
+    nice .venv/bin/python bench/headtohead.py            # the full run (~45 min, 2 cores)
     .venv/bin/python bench/headtohead.py --quick         # a smoke run, one process
 
 Optional bench dependencies: ``pip install -e ".[bench]"`` (keras-tuner, optuna,
