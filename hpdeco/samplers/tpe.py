@@ -140,7 +140,6 @@ class _Model:
         self.order = order
         self.good = np.zeros(n, dtype=bool)
         self.good[order[:n_good]] = True
-        self.dims = max(1, len(history.encodings))
         self._columns: dict[str, np.ndarray] = {}
         self.sets: dict[str, tuple[Any, ...]] = {}
         self.proposal: dict[str, float] | None = None
@@ -220,12 +219,12 @@ class TPESampler:
         model, rng = self._model(trial)
         if model is None:
             u = self._sobol.point(trial).get(param.name)
-            value = param.from_unit(float(rng.random()) if u is None else u)
-            others = self._repeats.alternatives(param, trial, value)
-            if others:
-                value = others[int(rng.integers(len(others)))]
-            return value
-        encoding = self._history.encodings.get(param.name) or Encoding(param)
+            return self._fresh(param, trial, rng, u)
+        encoding = self._history.encodings.get(param.name)
+        if encoding is None or encoding.param != param:
+            # Unknown when the trial started (or its declaration changed): nothing to
+            # model yet, so a uniform draw.
+            return self._fresh(param, trial, rng)
         if self.multivariate and model.proposal is None:
             model.proposal = self._joint(model)
         code = model.proposal.get(param.name) if model.proposal else None
@@ -235,6 +234,15 @@ class TPESampler:
         others = self._repeats.alternatives(param, trial, value)
         if others:
             value = self._best_of(model, param.name, encoding, others)
+        return value
+
+    def _fresh(self, param: Param, trial: Trial, rng: Any, u: float | None = None) -> Any:
+        """A value without the model: at ``u`` (a Sobol' coordinate) or uniform, steered
+        off configurations already tried."""
+        value = param.from_unit(float(rng.random()) if u is None else u)
+        others = self._repeats.alternatives(param, trial, value)
+        if others:
+            value = others[int(rng.integers(len(others)))]
         return value
 
     def exhausted(self, study: Study) -> bool:
