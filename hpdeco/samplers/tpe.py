@@ -119,8 +119,8 @@ class _History:
 
 
 class _Model:
-    """Everything one trial's draws share: the split into good and bad trials and, in the
-    multivariate mode, each trial's weight given the values drawn so far."""
+    """Everything one trial's draws share: the split into good and bad trials, the
+    columns and kernel widths per parameter, and the joint proposal."""
 
     def __init__(
         self, history: _History, running: list[dict[str, Any]], n_good: int, rng: Any
@@ -381,7 +381,7 @@ class TPESampler:
     def _mixture(
         self, model: _Model, encoding: Encoding, select: np.ndarray, codes: np.ndarray
     ) -> np.ndarray:
-        """log of one group's density (given the values drawn so far) at ``codes``."""
+        """log of one group's density of one parameter at ``codes``."""
         column, _, _, _, width = self._sets(model, encoding.param.name, encoding)
         prior = math.log(self.prior_weight) + encoding.log_prior()
         terms = self._log_kernel(encoding, codes, column[select], width[select])
@@ -407,8 +407,8 @@ class TPESampler:
         return rng.choice(count + 1, size=self.n_candidates, p=weights / weights.sum())
 
     def _propose(self, model: _Model, name: str, encoding: Encoding) -> float:
-        """One parameter given the values drawn so far: the best of ``n_candidates`` draws
-        from ``l``, by ``l / g``."""
+        """One parameter on its own (from the trials that have it): the best of
+        ``n_candidates`` draws from ``l``, by ``l / g``."""
         column, _, good, _, width = self._sets(model, name, encoding)
         rng = model.rng
         rows = np.flatnonzero(good)
@@ -443,7 +443,7 @@ class TPESampler:
         for name, encoding in history.encodings.items():
             column, has, _, _, width = self._sets(model, name, encoding)
             if not has[ranked].all():
-                continue  # conditional: drawn later, given the values this trial takes
+                continue  # conditional: drawn on its own if the trial reaches it
             centres = column[rows]
             active = ~np.isnan(centres)
             if not active.any():
