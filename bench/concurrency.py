@@ -165,30 +165,60 @@ def build():
     units = hp.Int("units", 16, 64, step=16)
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(units, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    # a continuous parameter, so the space never runs out before the trial count does
+    lr = hp.Float("lr", 1e-3, 1e-2, sampling="log")
+    model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     return model
 
+def plain_keras(x, y, trials):
+    # The same models in a plain Keras loop, no hpdeco: the baseline for growth.
+    import gc
+    rng = np.random.default_rng(0)
+    marks = {}
+    for i in range(1, trials + 1):
+        units = int(rng.choice([16, 32, 48, 64]))
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(units, activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile(keras.optimizers.Adam(float(rng.uniform(1e-3, 1e-2))),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x[:1000], y[:1000], validation_data=(x[1000:], y[1000:]), epochs=2,
+                  batch_size=64, verbose=0)
+        del model
+        keras.backend.clear_session()
+        gc.collect()
+        if i in (10, trials):
+            marks[i] = rss_mb()
+    return marks
+
 if __name__ == "__main__":
-    store, trials, isolate = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    store, trials, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")
+    if mode == "plain":
+        print(json.dumps(plain_keras(x, y, trials)))
+        sys.exit()
+    isolate = mode == "isolate"
     marks = {}
     for done in (10, trials):
         build.tune(x[:1000], y[:1000], validation_data=(x[1000:], y[1000:]), epochs=2,
                    max_trials=done, objective="val_accuracy", store=store, isolate=isolate,
                    verbose=0, keep_best=0, batch_size=64)
         marks[done] = rss_mb()
+    ran = len(hpdeco.load_study("build", store=store).trials)
+    assert ran == trials, f"{ran} trials ran, not {trials}"
     print(json.dumps(marks))
 """
 
 
-def memory(trials: int, isolate: bool, tmp: Path) -> dict[str, float]:
+def memory(trials: int, mode: str, tmp: Path) -> dict[str, float]:
+    """mode: "in_process", "isolate", or "plain" (a plain Keras loop, no hpdeco)."""
     script = tmp / "memory_child.py"
     script.write_text(MEMORY_CHILD)
-    store = str(tmp / f"memory-{int(isolate)}.db")
+    store = str(tmp / f"memory-{mode}.db")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, str(script), store, str(trials), str(int(isolate))],
+        [sys.executable, str(script), store, str(trials), mode],
         capture_output=True,
         text=True,
         env=env,
@@ -208,6 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -221,7 +252,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         backends = {"sqlite": lambda i: str(tmp / f"bench-{i}.db")}
-        if not args.skip_postgres:
+        if not args.skip_postgres and not args.memory_only:
             try:
                 import psycopg
                 from pgserver import MissingServer, throwaway_postgres
@@ -237,7 +268,7 @@ def main() -> None:
                 backends["postgres"] = pg_database
             except (ImportError, MissingServer) as exc:
                 print(f"skipping PostgreSQL: {exc}", file=sys.stderr)
-        for name, make in backends.items():
+        for name, make in backends.items() if not args.memory_only else ():
             rows = []
             for workers in counts:
                 row = throughput(make(workers), workers, trials, 10, tmp)
@@ -245,17 +276,19 @@ def main() -> None:
                 rows.append(row)
             results["throughput"][name] = rows
         results["crash_drill"] = {}
-        for name, make in backends.items():
+        for name, make in backends.items() if not args.memory_only else ():
             drill = crash_drill(make(99), crash_trials, tmp, (0.3, 1.2),
                                 max_kills=8 if args.quick else 25)
             print(f"{name:8s} crash drill {drill}", file=sys.stderr)
             results["crash_drill"][name] = drill
         if not args.skip_memory:
             n = 20 if args.quick else 100
-            results["memory"] = {"in_process": memory(n, False, tmp)}
-            print(f"memory {results['memory']}", file=sys.stderr)
-            results["memory"]["isolate"] = memory(12 if args.quick else 30, True, tmp)
-            print(f"memory {results['memory']}", file=sys.stderr)
+            results["memory"] = {}
+            runs = (("plain Keras loop, no hpdeco", "plain", n), ("in_process", "in_process", n),
+                    ("isolate", "isolate", 12 if args.quick else 30))
+            for label, mode, count in runs:
+                results["memory"][label] = memory(count, mode, tmp)
+                print(f"memory {label}: {results['memory'][label]}", file=sys.stderr)
 
     print(f"\n{trials} trivial trials x 10 reported steps, one study; {os.cpu_count()} CPUs\n")
     print("| store | workers | trials/s | report() p50 ms | p99 ms | lost | duplicated |")
@@ -288,6 +321,8 @@ def main() -> None:
                 f"{m[f'rss_after_{n}_mb']:.0f} MB | {m['growth_mb']:+.0f} MB |"
             )
     if not args.quick:
+        if args.memory_only and args.out.exists():  # keep the other parts of the last run
+            results = {**json.loads(args.out.read_text()), "memory": results["memory"]}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nraw results: {args.out}")
