@@ -7,10 +7,12 @@ images, stratified, ``random_state=0``):
 
 - **overhead**: one fixed MLP (64 relu units) with only the learning rate tuned, 8 trials
   x 3 epochs: a plain Keras loop over 8 random learning rates, hpdeco (random sampler, no
-  pruner), KerasTuner RandomSearch and Optuna (random sampler, no pruner), interleaved in
-  one process, several repeats; the medians' ratio to the plain loop. Each method's time
-  inside ``model.fit`` (on_train_begin to on_train_end) is measured too, so what a tuner
-  adds outside training is visible.
+  pruner), KerasTuner RandomSearch and Optuna (random sampler, no pruner); several
+  repeats, interleaved, each run in its own process after an untimed warm-up fit (in one
+  shared process the heap grows run after run and every full garbage collection slows
+  down); the medians' ratio to the plain loop. Each method's time inside ``model.fit``
+  (on_train_begin to on_train_end, or the last epoch of a fit ended by an exception) is
+  measured too, so what a tuner adds outside training is visible.
 - **quality per second**: one space (layers 1-3, units 16-256 step 16, learning rate
   1e-4-1e-1 log, batch size 32/64/128), the same trials x epochs for everyone (KerasTuner's
   Hyperband runs its own schedule up to that many epochs), several seeds: wall time, epochs
@@ -27,7 +29,7 @@ KerasTuner's a temporary project folder. Best accuracy and the times are read fr
 callback shared by all (each epoch's ``val_accuracy`` with its time since the tuner
 started), so every tuner is scored the same way.
 
-    nice .venv/bin/python bench/headtohead.py            # the full run (~45 min, 2 cores)
+    nice .venv/bin/python bench/headtohead.py            # the full run (~36 min, 2 cores)
     .venv/bin/python bench/headtohead.py --quick         # a smoke run, one process
 
 Optional bench dependencies: ``pip install -e ".[bench]"`` (keras-tuner, optuna,
