@@ -104,8 +104,9 @@ def throughput(store: str, workers: int, trials: int, steps: int, tmp: Path) -> 
     }
 
 
-def crash_drill(store: str, trials: int, tmp: Path, seconds_between: tuple[float, float],
-                max_kills: int) -> dict:
+def crash_drill(
+    store: str, trials: int, tmp: Path, seconds_between: tuple[float, float], max_kills: int
+) -> dict:
     study = "crash-drill"
     rng = random.Random(0)
 
@@ -277,15 +278,19 @@ def main() -> None:
             results["throughput"][name] = rows
         results["crash_drill"] = {}
         for name, make in backends.items() if not args.memory_only else ():
-            drill = crash_drill(make(99), crash_trials, tmp, (0.3, 1.2),
-                                max_kills=8 if args.quick else 25)
+            drill = crash_drill(
+                make(99), crash_trials, tmp, (0.3, 1.2), max_kills=8 if args.quick else 25
+            )
             print(f"{name:8s} crash drill {drill}", file=sys.stderr)
             results["crash_drill"][name] = drill
         if not args.skip_memory:
             n = 20 if args.quick else 100
             results["memory"] = {}
-            runs = (("plain Keras loop, no hpdeco", "plain", n), ("in_process", "in_process", n),
-                    ("isolate", "isolate", 12 if args.quick else 30))
+            runs = (
+                ("plain Keras loop, no hpdeco", "plain", n),
+                ("in_process", "in_process", n),
+                ("isolate", "isolate", 12 if args.quick else 30),
+            )
             for label, mode, count in runs:
                 results["memory"][label] = memory(count, mode, tmp)
                 print(f"memory {label}: {results['memory'][label]}", file=sys.stderr)
