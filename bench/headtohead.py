@@ -659,6 +659,23 @@ def print_quality(summary: dict[str, Any], job: dict[str, Any]) -> None:
         )
 
 
+def dumps(record: dict[str, Any]) -> str:
+    """The results as indented JSON, each run's epoch events on one line."""
+    compact = {}
+    quality = record.get("quality")
+    if quality:
+        runs = []
+        for i, run in enumerate(quality["runs"]):
+            key = f"@events{i}@"
+            compact[key] = json.dumps(run.get("events", []), separators=(",", ":"))
+            runs.append({**run, "events": key})
+        record = {**record, "quality": {**quality, "runs": runs}}
+    text = json.dumps(record, indent=1)
+    for key, value in compact.items():
+        text = text.replace(f'"{key}"', value)
+    return text + "\n"
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
@@ -782,7 +799,7 @@ def main() -> None:
     record["load_average_at_end"] = list(os.getloadavg())
     record["total_s"] = time.perf_counter() - started
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    out.write_text(dumps(record))
     print(f"\nraw results: {out} ({record['total_s']:.0f} s in all)")
 
 
