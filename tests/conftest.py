@@ -55,3 +55,16 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "hpdeco.db")
     return request.getfixturevalue("postgres_url")
+
+
+# -- data for the Keras tests ------------------------------------------------------------------
+
+
+def digits_split(train: int, val: int) -> tuple[tuple, tuple]:
+    """scikit-learn's digits scaled to [0, 1]: the first ``train`` images, then ``val`` more."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    end = train + val
+    return (x[:train], y[:train]), (x[train:end], y[train:end])

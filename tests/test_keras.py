@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import digits_split
 
 import hpdeco
 from hpdeco import ObjectiveError, TrialState, hp
@@ -14,11 +15,7 @@ pytestmark = pytest.mark.keras
 
 @pytest.fixture(scope="module")
 def digits():
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    return (x[:400], y[:400]), (x[400:600], y[400:600])
+    return digits_split(400, 200)
 
 
 @hpdeco.tunable

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import digits_split
 
 import hpdeco
 from hpdeco import TrialState, UsageError, hp
@@ -18,11 +19,7 @@ pytestmark = pytest.mark.keras
 
 @pytest.fixture(scope="module")
 def digits():
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    return (x[:256], y[:256]), (x[256:384], y[256:384])
+    return digits_split(256, 128)
 
 
 @hpdeco.tunable
