@@ -180,6 +180,16 @@ def test_median_compares_the_best_value_so_far(store: str) -> None:
     assert probe(store, MedianPruner(), [0.45, 0.1, 0.1]) == [False, False, True]
 
 
+def test_median_compares_best_so_far_with_the_others_best_so_far(store: str) -> None:
+    # Noisy finished trials: 0.9 at step 2, back to 0.5 at step 3. At step 3 their best so
+    # far is still 0.9, so a trial whose best is 0.6 is worse than the median, not better
+    # than their single value 0.5 at that step.
+    history(store, "median", [[0.5, 0.9, 0.5]] * 5)
+    assert probe(store, MedianPruner(), [0.6, 0.6, 0.6]) == [False, True, True]
+    assert probe(store, MedianPruner(), [0.6, 0.9, 0.6]) == [False, False, False]
+    assert probe(store, MedianPruner(), [0.6, 0.6, 0.9]) == [False, True, False]
+
+
 def test_median_in_min_direction_prunes_the_higher_losses(store: str) -> None:
     losses = [[1 - v for v in c] for c in FIVE]  # medians 0.7, 0.6, 0.5
     history(store, "median", losses, objective="val_loss")

@@ -4,7 +4,6 @@ percentile)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from hpdeco.pruners._common import (
@@ -14,7 +13,6 @@ from hpdeco.pruners._common import (
     comparable,
     crossed,
     current_step,
-    finite_curve,
     reached,
 )
 from hpdeco.trial import TrialState
@@ -33,7 +31,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 class PercentilePruner:
     """Prune a trial whose best value so far is worse than the ``percentile``-th best percent
-    of the finished trials' values at the same step.
+    of the finished trials' best values up to the same step.
 
     ``percentile=50`` is the median rule; ``percentile=25`` keeps only trials in the best
     quarter. The rule, at the trial's latest reported step ``s``:
@@ -42,13 +40,18 @@ class PercentilePruner:
     - only at steps ``n_warmup_steps + 1``, then every ``interval_steps`` steps (a trial that
       reports sparsely is checked at the first step at or past each of those);
     - never before ``n_startup_trials`` trials have COMPLETEd;
-    - the comparison values are those, at step ``s``, of the finished COMPLETE and PRUNED
-      trials that reached step ``s`` (FAIL trials are left out; a trial that did not report
-      exactly ``s`` counts with its latest value before ``s``); never with fewer than
-      ``n_min_trials`` of them;
     - the trial's own value is its best finite value up to ``s``; with none (all NaN) it
       counts as the worst;
-    - prune when that value is strictly worse than the cutoff (ties go on).
+    - it is compared with the same figure, each one's best finite value up to ``s``, of
+      the finished COMPLETE and PRUNED trials that reached step ``s`` (FAIL trials are left
+      out); never with fewer than ``n_min_trials`` of them;
+    - prune when the trial's value is strictly worse than the cutoff (ties go on).
+
+    Best against best, not best against one epoch: validation curves are noisy, and the
+    best of a trial's ``s`` epochs beats a single epoch of an equally good trial most of
+    the time, so comparing it with the others' values at ``s`` alone (as Golovin et al.
+    and Optuna do) lets a run of equally good trials go on to the end and prunes almost
+    nothing once a sampler has found a good region (``bench/headtohead.py`` measured this).
 
     The direction of the study (max or min) decides what "worse" and "best" mean.
     """
@@ -86,7 +89,7 @@ class PercentilePruner:
         others = []
         for record in finished:
             if reached(record, step):
-                value = _value_at(record.intermediate_values, step)
+                value = best_upto(study, record.intermediate_values, step)
                 if value is not None:
                     others.append(value)
         if len(others) < self.n_min_trials:
@@ -109,18 +112,10 @@ class PercentilePruner:
         )
 
 
-def _value_at(curve: Mapping[int, float], step: int) -> float | None:
-    """A finished trial's finite value at ``step``, else at its latest step before it."""
-    finite = finite_curve(curve)
-    if step in finite:
-        return finite[step]
-    earlier = [s for s in finite if s < step]
-    return finite[max(earlier)] if earlier else None
-
-
 class MedianPruner(PercentilePruner):
     """The percentile pruner at 50: prune a trial whose best value so far is worse than the
-    median of finished trials' values at the same step. See :class:`PercentilePruner`."""
+    median of finished trials' best values up to the same step. See
+    :class:`PercentilePruner`."""
 
     def __init__(
         self,
