@@ -111,6 +111,7 @@ class Search:
         self._trial_value = trial_value
         self._static = static
         self._build = space if callable(space) and static is not None else None
+        self._built_by: Callable[[], Any] | None = None  # how this run's last trial built
         self.keep_best = check_keep_best(keep_best)
         self._keeper: WeightKeeper | None = None
         self._study: Study | None = None
@@ -279,6 +280,8 @@ class Search:
         self._active = None
         try:
             trial._finish(error)
+            if trial.built_by is not None:
+                self._built_by = trial.built_by
             if self._keeper is not None:
                 self._keeper.trial_finished(trial)
         finally:
@@ -373,11 +376,15 @@ class Search:
         return dict(self.study.space)
 
     def best_model(self, build: Callable[..., Any] | None = None, *, rank: int = 0) -> Any:
-        """The best COMPLETE trial's model, trained: rebuilt by ``build`` (default: the
-        tunable function given as ``space=``, as ``tune()`` does) with the trial's parameters,
-        with the weights of its best epoch kept by ``keep_best``. ``rank=1`` gives the
-        second best (with ``keep_best >= 2``)."""
-        return best_model(self.study, build or self._build, self._keeper, rank=rank)
+        """The best COMPLETE trial's model, trained: rebuilt by ``build`` with the trial's
+        parameters, with the weights of its best epoch kept by ``keep_best``. ``rank=1``
+        gives the second best (with ``keep_best >= 2``).
+
+        ``build`` defaults to the tunable function given as ``space=`` (as ``tune()`` does),
+        else to the ``@tunable`` function this run's trials called, with the arguments they
+        called it with (the first one a trial called, when it called several)."""
+        build = build or self._build or self._built_by
+        return best_model(self.study, build, self._keeper, rank=rank)
 
     def summary(self) -> str:
         return self.study.summary()

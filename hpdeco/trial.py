@@ -7,7 +7,7 @@ import dataclasses
 import enum
 import math
 import traceback as tb
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +116,9 @@ class Trial:
         self.max_steps: int | None = None
         self._stop_reason: str | None = None  # why a COMPLETE trial stopped (early stopping)
         self._weights: tuple[int, list[Any]] | None = None  # (step, weights) for keep_best
+        # The first @tunable call of the trial, arguments bound: best_model() rebuilds with
+        # it. The first, not the last, so a tunable calling other tunables is the one kept.
+        self.built_by: Callable[[], Any] | None = None
 
     # -- what the trial tried ---------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from hpdeco.search import Search
 from hpdeco.space import current_trial
 from hpdeco.static import StaticSpace, read_space
 from hpdeco.store import Store
+from hpdeco.trial import Trial
 from hpdeco.workers import FitJob, check_shared_store, run_isolated, start_workers
 
 R = TypeVar("R")
@@ -49,6 +50,8 @@ def tunable(fn: Callable[..., R]) -> Tunable[R]:
         trial = current_trial.get()
         if trial is not None:
             trial.study.declare_many(space.params.values())  # type: ignore[attr-defined]
+            if isinstance(trial, Trial) and trial.built_by is None:
+                trial.built_by = functools.partial(wrapper, *args, **kwargs)
         return fn(*args, **kwargs)
 
     def tune_(x: Any = None, y: Any = None, **options: Any) -> Search:

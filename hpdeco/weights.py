@@ -192,7 +192,8 @@ def best_model(
     if build is None or not callable(build):
         raise UsageError(
             "best_model() needs the model-building function: pass best_model(build_model), "
-            "or give the search space=build_model (tune() does)"
+            "give the search space=build_model (tune() does), or build the trials' models "
+            "with a @hpdeco.tunable function"
         )
     trials = ranked(study)
     if not trials:

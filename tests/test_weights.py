@@ -198,6 +198,30 @@ def test_a_store_in_memory_keeps_the_weights_in_memory(digits) -> None:
     assert accuracy == pytest.approx(result.best.value, abs=1e-6)
 
 
+@hpdeco.tunable
+def build_head(outputs: int, *, hidden: int = 8):
+    """A tunable taking arguments, called in the loop form as build_head(10, hidden=...)."""
+    model = keras.Sequential([keras.Input((64,))])
+    model.add(keras.layers.Dense(hp.Int("width", hidden, hidden * 2, step=hidden)))
+    model.add(keras.layers.Dense(outputs, activation="softmax"))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_loop_form_best_model_rebuilds_with_the_tunable_the_trials_called(digits, store) -> None:
+    (x, y), (xv, yv) = digits
+    with hpdeco.search(store=store, objective="val_accuracy", max_trials=2, verbose=0) as s:
+        for trial in s:
+            model = build_head(10, hidden=4)
+            model.fit(
+                x, y, validation_data=(xv, yv), epochs=2, verbose=0, callbacks=trial.callbacks()
+            )
+    model = s.best_model()  # no function passed: the one the trials called, same arguments
+    assert model.layers[0].units == s.best.params["width"] in (4, 8)
+    assert model.layers[-1].units == 10
+    assert model.evaluate(xv, yv, verbose=0)[1] == pytest.approx(s.best.value, abs=1e-6)
+
+
 def test_best_model_says_what_is_missing(digits, store: str) -> None:
     with hpdeco.search(store=store, objective="score", verbose=0, max_trials=1) as s:
         with pytest.raises(UsageError, match="no COMPLETE trial yet"):
