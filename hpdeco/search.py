@@ -24,7 +24,7 @@ from hpdeco.store.heartbeat import Heartbeat
 from hpdeco.store.sql import AllTaken, Claim
 from hpdeco.study import Study
 from hpdeco.trial import Trial, TrialRecord, TrialState
-from hpdeco.weights import WeightKeeper, best_model, check_keep_best
+from hpdeco.weights import WeightKeeper, best_model, check_keep_best, ranked
 
 logger = logging.getLogger("hpdeco")
 
@@ -111,7 +111,7 @@ class Search:
         self._trial_value = trial_value
         self._static = static
         self._build = space if callable(space) and static is not None else None
-        self._built_by: Callable[[], Any] | None = None  # how this run's last trial built
+        self._built_by: dict[int, functools.partial[Any]] = {}  # trial number -> its build
         self.keep_best = check_keep_best(keep_best)
         self._keeper: WeightKeeper | None = None
         self._study: Study | None = None
@@ -281,7 +281,7 @@ class Search:
         try:
             trial._finish(error)
             if trial.built_by is not None:
-                self._built_by = trial.built_by
+                self._built_by[trial.number] = trial.built_by
             if self._keeper is not None:
                 self._keeper.trial_finished(trial)
         finally:
@@ -381,10 +381,22 @@ class Search:
         gives the second best (with ``keep_best >= 2``).
 
         ``build`` defaults to the tunable function given as ``space=`` (as ``tune()`` does),
-        else to the ``@tunable`` function this run's trials called, with the arguments they
-        called it with (the first one a trial called, when it called several)."""
-        build = build or self._build or self._built_by
+        else to the ``@tunable`` function that trial called, with the arguments it passed
+        (the first one, when it called several). For a trial of an earlier run, that is the
+        function this run's trials called, if they all called the same one."""
+        build = build or self._build or self._build_of(rank)
         return best_model(self.study, build, self._keeper, rank=rank)
+
+    def _build_of(self, rank: int) -> functools.partial[Any] | None:
+        if not self._built_by:
+            return None
+        trials = ranked(self.study)
+        if isinstance(rank, int) and 0 <= rank < len(trials):
+            own = self._built_by.get(trials[rank].number)
+            if own is not None:
+                return own
+        functions = {id(built.func) for built in self._built_by.values()}
+        return next(iter(self._built_by.values())) if len(functions) == 1 else None
 
     def summary(self) -> str:
         return self.study.summary()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import traceback as tb
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,7 @@ class Trial:
         self._weights: tuple[int, list[Any]] | None = None  # (step, weights) for keep_best
         # The first @tunable call of the trial, arguments bound: best_model() rebuilds with
         # it. The first, not the last, so a tunable calling other tunables is the one kept.
-        self.built_by: Callable[[], Any] | None = None
+        self.built_by: functools.partial[Any] | None = None
 
     # -- what the trial tried ---------------------------------------------------------------
 

@@ -222,6 +222,34 @@ def test_loop_form_best_model_rebuilds_with_the_tunable_the_trials_called(digits
     assert model.evaluate(xv, yv, verbose=0)[1] == pytest.approx(s.best.value, abs=1e-6)
 
 
+def test_loop_form_best_model_uses_the_best_trials_own_tunable(digits, store) -> None:
+    (x, y), (xv, yv) = digits
+
+    @hpdeco.tunable
+    def build_deeper():
+        model = build_head(10, hidden=4)
+        model.add(keras.layers.Dense(10, activation="softmax"))
+        return model
+
+    with hpdeco.search(store=store, objective="val_score", max_trials=2, verbose=0) as s:
+        for trial in s:  # the best trial (0) is not the last one, and built differently
+            model = build_deeper() if trial.number == 0 else build_head(10, hidden=4)
+            model.compile("adam", "sparse_categorical_crossentropy")
+            score = [0.9] if trial.number == 0 else [0.1]
+            model.fit(
+                x,
+                y,
+                validation_data=(xv, yv),
+                epochs=1,
+                verbose=0,
+                callbacks=[Script(score), *trial.callbacks()],
+            )
+    assert s.best.number == 0
+    assert len(s.best_model().layers) == 3  # build_deeper's, not the last trial's build_head
+    with pytest.raises(UsageError, match="do not fit"):  # a function passed in comes first
+        s.best_model(lambda: build_head(10))
+
+
 def test_best_model_says_what_is_missing(digits, store: str) -> None:
     with hpdeco.search(store=store, objective="score", verbose=0, max_trials=1) as s:
         with pytest.raises(UsageError, match="no COMPLETE trial yet"):
