@@ -49,6 +49,15 @@ def test_trials_metrics_and_resume(any_store: str) -> None:
     assert values == {r.number: r.params["x"] / 2 for r in records}
 
 
+def test_the_space_comes_back_in_declared_order(any_store: str) -> None:
+    with hpdeco.search(objective="loss", max_trials=1, store=any_store, verbose=0) as s:
+        for trial in s:
+            trial.report(hp.Float("zeta", 0, 1) + hp.Int("alpha", 0, 3) + hp.Float("mu", 0, 1), 1)
+    study = hpdeco.load_study(s.study.name, store=any_store)
+    assert list(study.space) == ["zeta", "alpha", "mu"]
+    assert list(study.trials[0].params) == ["zeta", "alpha", "mu"]
+
+
 def test_hostile_names_are_data(any_store: str) -> None:
     name = "robert'); DROP TABLE trials; -- ✓"
     loop(any_store, 2, study=name)

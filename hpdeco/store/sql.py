@@ -54,7 +54,7 @@ class Claim:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return json.dumps(value, ensure_ascii=False)  # key order kept: the space in declared order
 
 
 def _metric(value: float) -> float | None:
