@@ -160,22 +160,17 @@ def _direction_words(study: Any) -> str:
 
 
 def _cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
-    from hpdeco.study import Study
-
     path = _store_path(args)
     store = open_existing_store(path)
     rows = []
     for row in store.studies():
-        study = Study(store, row)
-        trials = study.trials
-        found = analysis.counts(trials)
-        best = study.best
-        times = [t for r in trials for t in (r.finished_at, r.started_at) if t is not None]
+        seen = store.overview(row.id, row.direction)
+        found, best = seen.counts, seen.best
         rows.append(
             [
                 row.name,
-                _direction_words(study),
-                str(len(trials)),
+                _direction_words(row),
+                str(sum(found.values())),
                 *(
                     str(found.get(s, 0))
                     for s in (
@@ -185,8 +180,8 @@ def _cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
                         TrialState.RUNNING,
                     )
                 ),
-                "-" if best is None else f"{fmt(best.value)} (#{best.number})",
-                fmt_time(max(times) if times else row.created_at),
+                "-" if best is None else f"{fmt(best[1])} (#{best[0]})",
+                fmt_time(seen.last_activity or row.created_at),
             ]
         )
     if not rows:

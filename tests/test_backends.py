@@ -58,6 +58,30 @@ def test_the_space_comes_back_in_declared_order(any_store: str) -> None:
     assert list(study.trials[0].params) == ["zeta", "alpha", "mu"]
 
 
+def test_the_overview_counts_states_and_finds_the_best_without_reading_trials(
+    any_store: str,
+) -> None:
+    values = [0.5, 0.2, 0.9, 0.2, 0.1, 0.7]  # a tie at 0.2: the first to finish is the best
+    with hpdeco.search(
+        objective="loss", max_trials=len(values), store=any_store, study="o", verbose=0
+    ) as s:
+        for trial in s:
+            with trial:
+                trial.report(values[trial.number], 1)
+                if trial.number == 4:  # the lowest loss, but PRUNED: not a best
+                    raise hpdeco.TrialPruned()
+                if trial.number == 5:
+                    raise RuntimeError("crash")
+    store = open_store(any_store)
+    seen = store.overview(s.study.id, "min")
+    assert seen.counts == {TrialState.COMPLETE: 4, TrialState.PRUNED: 1, TrialState.FAIL: 1}
+    assert seen.best == (1, 0.2) == (s.best.number, s.best.value)
+    assert seen.last_activity == max(r.finished_at for r in s.trials)
+    assert store.overview(s.study.id, "max").best == (2, 0.9)
+    empty = store.create_study("empty", "loss", "min", {})
+    assert store.overview(empty.id, "min") == type(seen)({}, None, None)
+
+
 def test_hostile_names_are_data(any_store: str) -> None:
     name = "robert'); DROP TABLE trials; -- ✓"
     loop(any_store, 2, study=name)

@@ -40,6 +40,15 @@ class StudyRow:
     created_at: float
 
 
+@dataclasses.dataclass(frozen=True)
+class StudyOverview:
+    """What ``hpdeco studies`` shows of one study, read without loading its trials."""
+
+    counts: dict[TrialState, int]  # trials by state, states present only
+    best: tuple[int, float] | None  # (number, value) of the best COMPLETE trial
+    last_activity: float | None  # the latest start or finish of any trial
+
+
 class AllTaken(HpdecoError):
     """No trial was started: every configuration left is held by a running trial."""
 
@@ -460,6 +469,34 @@ class SQLStore:
         if not rows:
             return [], seq
         return self._records(rows, objective), rows[-1][9]
+
+    def overview(self, study_id: int, direction: str) -> StudyOverview:
+        """Counts by state, the best COMPLETE trial (the first to finish among equals, as
+        ``Study.best``) and the last activity, from three aggregate queries: listing the
+        studies of a big store does not read every trial and metric."""
+        found = dict(
+            self._run(
+                "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state",
+                (study_id,),
+            ).fetchall()
+        )
+        counts = {s: int(found[s.value]) for s in TrialState if s.value in found}
+        order = "DESC" if direction == "max" else "ASC"
+        best = self._run(
+            "SELECT number, value FROM trials WHERE study_id = ? AND state = ?"
+            f" AND value IS NOT NULL ORDER BY value {order}, finish_seq LIMIT 1",
+            (study_id, TrialState.COMPLETE.value),
+        ).fetchone()
+        started, finished = self._run(
+            "SELECT MAX(started_at), MAX(finished_at) FROM trials WHERE study_id = ?",
+            (study_id,),
+        ).fetchone()
+        times = [t for t in (started, finished) if t is not None]
+        return StudyOverview(
+            counts=counts,
+            best=None if best is None else (int(best[0]), float(best[1])),
+            last_activity=max(times) if times else None,
+        )
 
     def trials(self, study_id: int, objective: str) -> list[TrialRecord]:
         """Every trial of the study, by number."""
