@@ -20,7 +20,8 @@ wall times then do, and are kept only as a rough figure.
     .venv/bin/python bench/variants.py --jobs 2             # 5 variants x 6 seeds (~18 min)
     .venv/bin/python bench/variants.py --variants defaults,asha --seeds 2
 
-Results go to bench/results/variants.json.
+Results go to bench/results/variants.json (``--out`` elsewhere). The hpdeco imported is
+the one on the path: ``PYTHONPATH=<an older checkout>`` measures an earlier version.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--run-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -162,8 +164,16 @@ def main() -> None:
             f"| {v} | {summary[v]['epochs_median']:g} | {summary[v]['full_length_median']:g} | "
             f"{summary[v]['best_median']:.4f} | {seeds} |"
         )
+    import hpdeco
+
+    source = Path(hpdeco.__file__).resolve().parent.parent
+    commit = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     record = {
         "command": " ".join(sys.argv),
+        "hpdeco_source": str(source),
+        "hpdeco_commit": commit or None,
         "trials": args.trials,
         "epochs": args.epochs,
         "seeds": list(range(args.seeds)),
@@ -171,9 +181,9 @@ def main() -> None:
         "summary": summary,
         "runs": rows,
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"raw results: {RESULTS}", file=sys.stderr)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"raw results: {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
