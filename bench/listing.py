@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.quick:
         args.studies, args.trials, args.epochs, args.repeats = 2, 50, 5, 2
@@ -135,7 +136,7 @@ def main() -> None:
         "hpdeco": hpdeco.__version__,
     }
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("listing-quick.json" if args.quick else "listing.json")
+    out = args.out or RESULTS / ("listing-quick.json" if args.quick else "listing.json")
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(
         f"{args.studies} studies x {args.trials} trials x {args.epochs} epochs "
