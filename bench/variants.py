@@ -17,7 +17,7 @@ accuracy, time to 97%. Epoch counts and accuracies do not depend on the machine'
 (TensorFlow on CPU with fixed seeds), so two processes may run side by side (``--jobs 2``);
 wall times then do, and are kept only as a rough figure.
 
-    .venv/bin/python bench/variants.py --jobs 2             # 5 variants x 6 seeds (~18 min)
+    .venv/bin/python bench/variants.py --jobs 2             # 5 variants x 6 seeds (~20 min)
     .venv/bin/python bench/variants.py --variants defaults,asha --seeds 2
 
 Results go to bench/results/variants.json (``--out`` elsewhere). The hpdeco imported is
