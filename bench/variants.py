@@ -36,6 +36,7 @@ import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -43,34 +44,47 @@ RESULTS = HERE / "results" / "variants.json"
 VARIANTS = ("defaults", "median-complete", "asha", "tpe-independent", "random")
 
 
+class CompleteOnly:
+    """A study as a pruner sees it, with only its COMPLETE trials among the finished ones."""
+
+    def __init__(self, study: Any) -> None:
+        self._study = study
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    @property
+    def finished(self) -> list[Any]:
+        from hpdeco.trial import TrialState
+
+        return [r for r in self._study.finished if r.state is TrialState.COMPLETE]
+
+
+def median_of_complete() -> Any:
+    """hpdeco's median pruner, comparing with COMPLETE trials only (Optuna's population)."""
+    from hpdeco.pruners import MedianPruner
+
+    median = MedianPruner()
+
+    def should_prune(trial: Any) -> bool:
+        return median.should_prune(
+            SimpleNamespace(
+                number=trial.number,
+                intermediate_values=trial.intermediate_values,
+                study=CompleteOnly(trial.study),
+            )
+        )
+
+    return should_prune
+
+
 def apply(variant: str) -> None:
     """Swap one default of hpdeco, in this process, for ``variant``."""
     import hpdeco.pruners as pruners
     import hpdeco.samplers as samplers
-    from hpdeco.trial import TrialState
 
     if variant == "median-complete":
-
-        class MedianOfComplete(pruners.MedianPruner):
-            def should_prune(self, trial: Any) -> bool:
-                real = trial.study
-
-                class CompleteOnly:  # the study as the pruner sees it: COMPLETE trials only
-                    def __getattr__(self, name: str) -> Any:
-                        return getattr(real, name)
-
-                    @property
-                    def finished(self) -> list[Any]:
-                        return [r for r in real.finished if r.state is TrialState.COMPLETE]
-
-                class View:
-                    number = trial.number
-                    intermediate_values = trial.intermediate_values
-                    study = CompleteOnly()
-
-                return super().should_prune(View())
-
-        pruners.PRUNERS["median"] = MedianOfComplete
+        pruners.PRUNERS["median"] = lambda: pruners.FunctionPruner(median_of_complete())
     elif variant == "asha":
         pruners.PRUNERS["median"] = pruners.AshaPruner
     elif variant == "tpe-independent":

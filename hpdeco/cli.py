@@ -165,14 +165,13 @@ def _cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
     rows = []
     for row in store.studies():
         seen = store.overview(row.id, row.direction)
-        found, best = seen.counts, seen.best
         rows.append(
             [
                 row.name,
                 _direction_words(row),
-                str(sum(found.values())),
+                str(sum(seen.counts.values())),
                 *(
-                    str(found.get(s, 0))
+                    str(seen.counts.get(s, 0))
                     for s in (
                         TrialState.COMPLETE,
                         TrialState.PRUNED,
@@ -180,7 +179,7 @@ def _cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
                         TrialState.RUNNING,
                     )
                 ),
-                "-" if best is None else f"{fmt(best[1])} (#{best[0]})",
+                "-" if seen.best is None else f"{fmt(seen.best[1])} (#{seen.best[0]})",
                 fmt_time(seen.last_activity or row.created_at),
             ]
         )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +70,20 @@ def digits_split(train: int, val: int) -> tuple[tuple, tuple]:
     x = (x / 16.0).astype("float32")
     end = train + val
     return (x[:train], y[:train]), (x[train:end], y[train:end])
+
+
+# -- the benchmarks' smoke runs ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(script: str, *args: str) -> subprocess.CompletedProcess:
+    """``bench/<script>`` with ``args`` in its own process from the repository root, output
+    captured; its figures come from full runs, the tests only check it runs end to end."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import run_bench
 
 
 def test_overhead_benchmark_quick_run() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "overhead.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    out = run_bench("overhead.py", "--quick")
     assert out.returncode == 0, out.stderr
     assert "| reported steps per trial | hpdeco ms/trial |" in out.stdout
     assert "| 20 |" in out.stdout

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_bench
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.keras
 
 # KerasTuner 1.4.8 fails every trial under TF 2.21 unless tensorboard is installed.
@@ -25,13 +23,7 @@ MISSING = [m for m in NEEDED if importlib.util.find_spec(m) is None]
 )
 def test_headtohead_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "headtohead.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "headtohead.py"), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    proc = run_bench("headtohead.py", "--quick", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "| method | wall s | inside fit s | outside fit s | wall / plain loop |" in proc.stdout
     assert "| hpdeco (TPE + median pruner, defaults) |" in proc.stdout

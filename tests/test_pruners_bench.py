@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_bench
 
-ROOT = Path(__file__).resolve().parent.parent
 CURVES = ROOT / "bench" / "data" / "digits_curves.csv"
 
 
@@ -24,13 +22,7 @@ def _bench():
 @pytest.mark.skipif(not CURVES.exists(), reason="bench/data/digits_curves.csv is not there")
 def test_pruning_benchmark_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "pruning.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "pruning.py"), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    done = run_bench("pruning.py", "--quick", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "| pruner | epochs vs no pruning |" in done.stdout
     report = json.loads(out.read_text())

@@ -330,21 +330,16 @@ def _liar_gap(tmp_path: Path, seed: int, liar: bool) -> float:
         study="liar",
         objective=lambda: (hp.Float("x", 0, 1) - 0.3) ** 2,
     )
-    a = hpdeco.search(
-        objective="loss",
-        store=path,
-        study="liar",
-        max_trials=14,
-        sampler=TPESampler(seed=seed, constant_liar=liar),
-        verbose=0,
-    )
-    b = hpdeco.search(
-        objective="loss",
-        store=path,
-        study="liar",
-        max_trials=14,
-        sampler=TPESampler(seed=seed, constant_liar=liar),
-        verbose=0,
+    a, b = (
+        hpdeco.search(
+            objective="loss",
+            store=path,
+            study="liar",
+            max_trials=14,
+            sampler=TPESampler(seed=seed, constant_liar=liar),
+            verbose=0,
+        )
+        for _ in range(2)
     )
     with a, b:
         trial_a = next(iter(a))

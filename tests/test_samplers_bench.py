@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import run_bench
 
 
 def _installed(module: str) -> bool:
@@ -21,13 +19,7 @@ def _installed(module: str) -> bool:
 
 def test_sampler_benchmark_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "samplers.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "samplers.py"), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    done = run_bench("samplers.py", "--quick", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "| task | trials | tpe | gp | sobol | random" in done.stdout
     assert "| 40 | hpdeco tpe, SQLite file | 1 |" in done.stdout

@@ -4,24 +4,15 @@ from full runs, not from here."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *argv], capture_output=True, text=True, timeout=300, cwd=ROOT
-    )
+from conftest import run_bench
 
 
 def test_listing_benchmark_gives_the_same_answer_both_ways(tmp_path: Path) -> None:
     out = tmp_path / "listing.json"
-    done = run("bench/listing.py", "--quick", "--out", str(out))
+    done = run_bench("listing.py", "--quick", "--out", str(out))
     assert done.returncode == 0, done.stderr  # it asserts both ways list the same rows
     report = json.loads(out.read_text())
     assert report["metric_rows"] == 2 * 50 * 5 * 4  # studies x trials x epochs x metrics
@@ -33,8 +24,8 @@ def test_variants_benchmark_runs_a_variant_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("keras")
     pytest.importorskip("sklearn")
     out = tmp_path / "variants.json"
-    done = run(
-        "bench/variants.py",
+    done = run_bench(
+        "variants.py",
         "--variants", "asha", "--seeds", "1", "--trials", "2", "--epochs", "2",
         "--out", str(out),
     )  # fmt: skip

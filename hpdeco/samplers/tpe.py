@@ -134,9 +134,6 @@ class _Model:
         loss = np.array(history.loss + [math.inf] * len(running))
         order = np.lexsort((loss, -step, group))
         self.ranked = group < _BAD
-        # Every trial weighs the same (down-weighting old trials did not help here).
-        self.weight = np.ones(n)
-        self.log_weight = np.zeros(n)
         self.order = order
         self.good = np.zeros(n, dtype=bool)
         self.good[order[:n_good]] = True
@@ -385,10 +382,10 @@ class TPESampler:
         column, _, _, _, width = self._sets(model, encoding.param.name, encoding)
         prior = math.log(self.prior_weight) + encoding.log_prior()
         terms = self._log_kernel(encoding, codes, column[select], width[select])
-        terms += model.log_weight[select][None, :]
         prior_terms = np.full((len(codes), 1), prior)
         total = _logsumexp(np.concatenate([terms, prior_terms], axis=1), axis=1)
-        return total - math.log(float(model.weight[select].sum()) + self.prior_weight)
+        # Every trial weighs 1 (down-weighting old trials was tried and did not help).
+        return total - math.log(float(select.sum()) + self.prior_weight)
 
     def _score(self, model: _Model, encoding: Encoding, codes: np.ndarray) -> np.ndarray:
         _, _, good, bad, _ = self._sets(model, encoding.param.name, encoding)
@@ -398,12 +395,10 @@ class TPESampler:
 
     # -- proposals ----------------------------------------------------------------------------
 
-    def _pick(self, rng: Any, count: int, model: Any = None, rows: Any = None) -> np.ndarray:
+    def _pick(self, rng: Any, count: int) -> np.ndarray:
         """Which component each candidate is drawn from: one of ``count`` good trials, or
         ``count`` for the prior (weighted ``prior_weight`` against 1 for each trial)."""
-        weights = np.append(
-            np.ones(count) if rows is None else model.weight[rows], self.prior_weight
-        )
+        weights = np.append(np.ones(count), self.prior_weight)
         return rng.choice(count + 1, size=self.n_candidates, p=weights / weights.sum())
 
     def _propose(self, model: _Model, name: str, encoding: Encoding) -> float:
@@ -412,7 +407,7 @@ class TPESampler:
         column, _, good, _, width = self._sets(model, name, encoding)
         rng = model.rng
         rows = np.flatnonzero(good)
-        pick = self._pick(rng, len(rows), model, rows)
+        pick = self._pick(rng, len(rows))
         from_prior = pick == len(rows)
         if len(rows):
             chosen = rows[np.minimum(pick, len(rows) - 1)]
@@ -433,7 +428,7 @@ class TPESampler:
         if n == 0 or not history.encodings:
             return {}
         size = self.n_candidates
-        pick = self._pick(rng, len(good_rows), model, good_rows)
+        pick = self._pick(rng, len(good_rows))
         from_prior = pick == len(good_rows)
         rows = good_rows[np.minimum(pick, len(good_rows) - 1)]
         log_joint = np.zeros((size, n))
@@ -460,11 +455,10 @@ class TPESampler:
             log_joint[active] += kernel
             log_prior[active] += encoding.log_prior()
         prior = (math.log(self.prior_weight) + log_prior)[:, None]
-        log_joint += model.log_weight[None, :]
         log_l = _logsumexp(np.concatenate([log_joint[:, model.good], prior], axis=1), axis=1)
         log_g = _logsumexp(np.concatenate([log_joint[:, ~model.good], prior], axis=1), axis=1)
-        log_l -= math.log(float(model.weight[model.good].sum()) + self.prior_weight)
-        log_g -= math.log(float(model.weight[~model.good].sum()) + self.prior_weight)
+        log_l -= math.log(float(model.good.sum()) + self.prior_weight)
+        log_g -= math.log(float((~model.good).sum()) + self.prior_weight)
         best = int(np.argmax(log_l - log_g))
         return {
             name: float(codes[best])
