@@ -58,6 +58,32 @@ def test_a_store_from_a_newer_hpdeco_is_refused_untouched(store: str) -> None:
     assert Path(store).read_bytes() == before
 
 
+def test_a_store_created_by_another_process_while_opening_is_not_taken_for_a_stranger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two workers open one new store: the other one commits the schema just after this one
+    # read the (still empty) file's id. Seen half before and half after, the file would
+    # look like tables without hpdeco's id: "not an hpdeco store".
+    path = str(tmp_path / "new.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")  # an empty file, as a worker leaves it
+    run = SQLiteStore._run
+    interleaved = []
+
+    def commit_the_schema_meanwhile(self: SQLiteStore, sql: str, params=()):
+        result = run(self, sql, params)
+        if sql == "PRAGMA application_id" and not interleaved:
+            interleaved.append(sql)
+            SQLiteStore(path).close()  # the other process: creates and commits it all
+        return result
+
+    monkeypatch.setattr(SQLiteStore, "_run", commit_the_schema_meanwhile)
+    store = SQLiteStore(path)
+    assert interleaved and store.studies() == []
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
 def test_another_sqlite_database_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
     with sqlite3.connect(path) as conn:

@@ -78,16 +78,7 @@ class SQLiteStore(SQLStore):
         return isinstance(error, sqlite3.Error)
 
     def _open(self) -> None:
-        try:
-            app_id = self._run("PRAGMA application_id").fetchone()[0]
-            version = self._run("PRAGMA user_version").fetchone()[0]
-            rows = self._run("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"store={self.path!r} is not a SQLite database ({exc}); "
-                "pass the path of an hpdeco store, or a new path to create one"
-            ) from None
-        tables = [r[0] for r in rows]
+        app_id, version, tables = self._header()
         if app_id == 0 and not tables:
             if self.read_only:
                 raise StoreError(f"store={self.path!r} is empty; run a search to fill it")
@@ -108,6 +99,26 @@ class SQLiteStore(SQLStore):
         if not self.read_only:
             self._set_journal()
         self._run("PRAGMA synchronous = NORMAL")
+
+    def _header(self) -> tuple[int, int, list[str]]:
+        """The file's application id, schema version and tables, read in one transaction:
+        another process creating the schema commits all three at once, and reads outside a
+        transaction could see its tables but not yet its id ("not an hpdeco store")."""
+        try:
+            self._run("BEGIN")
+            try:
+                app_id = self._run("PRAGMA application_id").fetchone()[0]
+                version = self._run("PRAGMA user_version").fetchone()[0]
+                rows = self._run("SELECT name FROM sqlite_master WHERE type = 'table'")
+                tables = [r[0] for r in rows.fetchall()]
+            finally:
+                self._run("ROLLBACK")  # nothing was written
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"store={self.path!r} is not a SQLite database ({exc}); "
+                "pass the path of an hpdeco store, or a new path to create one"
+            ) from None
+        return app_id, version, tables
 
     def _set_journal(self) -> None:
         """WAL mode, which persists in the file. Switching needs a moment with no other
