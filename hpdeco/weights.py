@@ -7,8 +7,18 @@ when the trial ends, they are written beside the store if the trial is among the
 best, and the files of trials that dropped out of the ``N`` best are deleted::
 
     runs/hpdeco.db                               the store
-    runs/hpdeco.db.weights/<id>-<study>/trial-7.npz   weights of trial 7 (numpy arrays, in
-                                                 the order of model.get_weights())
+    runs/hpdeco.db.weights/<id>-<study>-<tag>/trial-7.npz   weights of trial 7 (numpy
+                                                 arrays, in the order of model.get_weights())
+
+``<tag>`` is a digest of the study's id, name and creation time, so two stores holding a
+study of the same name and id (two PostgreSQL databases used from one folder, whose
+weights go to ``./hpdeco.weights/``; a store deleted and created again) never share a
+folder. Each file also records the study and the trial (number and parameters) it belongs
+to, and loading refuses a file recorded for another study or trial, a file that is not a
+valid weights file, and a symbolic link. Files are read with ``allow_pickle=False``
+always. Files kept by earlier versions (in ``<id>-<study>/`` folders, with
+no record) are not loaded: nothing ties them to a store, which is how another study's
+weights were loaded silently; ``best_model`` names them in its message.
 
 A store in memory (``store=":memory:"``) keeps them in memory instead. ``keep_best=0``
 writes and copies nothing. ``search.best_model()`` (and the search ``tune()`` returns)
@@ -19,10 +29,14 @@ loads those weights. This module does not import keras.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
+import stat
 import tempfile
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +51,7 @@ if TYPE_CHECKING:
     from hpdeco.trial import Trial
 
 _FILE = re.compile(r"^trial-(\d+)\.npz$")
+_FORMAT = "hpdeco-weights"
 
 
 def check_keep_best(keep_best: Any) -> int:
@@ -53,15 +68,57 @@ def check_keep_best(keep_best: Any) -> int:
 def weights_folder(study: Study) -> Path | None:
     """Where the study's weights go: beside its store, or None for a store in memory."""
     path = str(study.store.path)
-    if path == ":memory:" or "://" in path:
-        return None if path == ":memory:" else Path.cwd() / "hpdeco.weights" / _slug(study)
-    store = Path(path)
+    if path == ":memory:":
+        return None
+    if "://" in path:
+        return Path.cwd() / "hpdeco.weights" / _slug(study)
+    store = Path(path).expanduser()
     return store.parent / f"{store.name}.weights" / _slug(study)
 
 
-def _slug(study: Study) -> str:
+def legacy_folder(study: Study) -> Path | None:
+    """Where earlier versions kept the study's weights (``<id>-<name>``, no identity tag)."""
+    folder = weights_folder(study)
+    return None if folder is None else folder.with_name(_slug(study, tag=False))
+
+
+def _slug(study: Study, *, tag: bool = True) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", study.name).strip("._")[:60] or "study"
-    return f"{study.id}-{name}"
+    return f"{study.id}-{name}-{study_tag(study)}" if tag else f"{study.id}-{name}"
+
+
+def _created_at(study: Study) -> float | None:
+    row = study.store.study(study.name)
+    return None if row is None or row.id != study.id else float(row.created_at)
+
+
+def study_tag(study: Study) -> str:
+    """Eight hex digits that tell this study from any other of the same name and id: a
+    digest of its id, name and creation time (as stored, to the microsecond). No part of
+    the store's location goes in, so moving a SQLite store with its weights folder, or
+    reaching a database by another host name, keeps the tag; no password can leak."""
+    created = _created_at(study)
+    identity = f"{study.id}\0{study.name}\0{created!r}"
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:8]
+
+
+def _identity(study: Study) -> dict[str, Any]:
+    return {"study": study.name, "study_id": study.id, "created_at": _created_at(study)}
+
+
+def _meta(study: Study, number: int, step: int, params: Mapping[str, Any]) -> str:
+    """The record each file carries: which study and trial its weights belong to."""
+    return json.dumps(
+        {
+            "format": _FORMAT,
+            "version": 1,
+            **_identity(study),
+            "trial": number,
+            "step": step,
+            "params": dict(params),
+        },
+        ensure_ascii=False,
+    )
 
 
 def ranked(study: Study) -> list[TrialRecord]:
@@ -91,13 +148,15 @@ class WeightKeeper:
             return
         best = {r.number for r in ranked(self.study)[: self.keep]}
         if snapshot is not None and trial.state is TrialState.COMPLETE and trial.number in best:
-            self._save(trial.number, *snapshot)
+            self._save(trial.number, *snapshot, params=trial.params)
         # Only trials known to have finished outside the best are dropped: another worker's
         # trial that finished after our refresh keeps its file for it to judge.
         known = {r.number for r in self.study.finished}
         self._drop(known - best)
 
-    def _save(self, number: int, step: int, weights: list[Any]) -> None:
+    def _save(
+        self, number: int, step: int, weights: list[Any], *, params: Mapping[str, Any]
+    ) -> None:
         if self.folder is None:
             self._memory[number] = (step, [np.array(w) for w in weights])
             return
@@ -109,7 +168,8 @@ class WeightKeeper:
             try:
                 with os.fdopen(fd, "wb") as f:
                     arrays = {f"w{i:05d}": np.asarray(w) for i, w in enumerate(weights)}
-                    np.savez(f, step=np.asarray(step), **arrays)
+                    meta = np.asarray(_meta(self.study, number, step, params))
+                    np.savez(f, step=np.asarray(step), meta=meta, **arrays)
                 os.replace(tmp, target)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -140,16 +200,94 @@ class WeightKeeper:
             return []
         return sorted(int(m.group(1)) for f in self.folder.iterdir() if (m := _FILE.match(f.name)))
 
-    def load(self, number: int) -> tuple[int, list[np.ndarray]] | None:
-        """(step, weights) saved for trial ``number``, or None."""
+    def load(
+        self, number: int, record: TrialRecord | None = None
+    ) -> tuple[int, list[np.ndarray]] | None:
+        """(step, weights) saved for trial ``number``, or None when nothing is kept.
+
+        A file recorded for another study or trial (or, given its ``record``, for other
+        parameters), a file that is not a valid weights file, and a symbolic link are
+        refused with a :class:`StoreError`: weights are never loaded on trust.
+        """
         if self.folder is None:
             return self._memory.get(number)
         path = self.path(number)
-        if path is None or not path.exists():
+        if path is None or not os.path.lexists(path):
             return None
-        with np.load(path) as data:
-            names = sorted(n for n in data.files if n.startswith("w"))
-            return int(data["step"]), [data[n] for n in names]
+        meta, step, weights = read_file(path)
+        self._check(path, meta, number, record)
+        return step, weights
+
+    def _check(
+        self, path: Path, meta: dict[str, Any], number: int, record: TrialRecord | None
+    ) -> None:
+        expected = {**_identity(self.study), "trial": number}
+        found = {k: meta.get(k) for k in expected}
+        if found != expected:
+            raise StoreError(
+                f"weights file {path} belongs to trial {meta.get('trial')!r} of study "
+                f"{meta.get('study')!r} (id {meta.get('study_id')!r}, created "
+                f"{meta.get('created_at')!r}), not to trial {number} of study "
+                f"{self.study.name!r} in {self.study.store.path!r} (id {self.study.id}, created "
+                f"{expected['created_at']!r}); it was copied or moved here, so it is not "
+                "loaded: delete it, or load the store it belongs to"
+            )
+        if record is not None and meta.get("params") != dict(record.params):
+            raise StoreError(
+                f"weights file {path} was kept for parameters {meta.get('params')!r}, but "
+                f"trial {number} of study {self.study.name!r} has {dict(record.params)!r}; "
+                "it is not loaded: delete it, or load the store it belongs to"
+            )
+
+
+def _invalid(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"{path} is not a valid hpdeco weights file ({why}); it is not loaded. Delete it "
+        "(the trial's parameters are in the store: rebuild the model with "
+        "hpdeco.weights.build_with(build, trial.params) and train it again)"
+    )
+
+
+def read_file(path: Path) -> tuple[dict[str, Any], int, list[np.ndarray]]:
+    """(record, step, weights) of one kept weights file, read safely: a symbolic link is
+    refused (it could point anywhere), arrays are read with ``allow_pickle=False``, and
+    anything that is not what hpdeco writes is a :class:`StoreError`."""
+    try:
+        # O_NOFOLLOW: a link swapped in after a check cannot be followed either.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if os.path.islink(path):
+            raise _invalid(path, "it is a symbolic link; kept weights are plain files") from None
+        raise StoreError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise _invalid(path, "it is not a regular file")
+        try:
+            with np.load(file, allow_pickle=False) as data:
+                if "meta" not in data.files:
+                    raise _invalid(
+                        path,
+                        "it records no study: an earlier version of hpdeco wrote it, or "
+                        "something else did",
+                    )
+                meta = json.loads(str(data["meta"][()]))
+                if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+                    raise _invalid(path, "its record is not hpdeco's")
+                names = sorted(n for n in data.files if n.startswith("w"))
+                return meta, int(data["step"]), [data[n] for n in names]
+        except StoreError:
+            raise
+        except (
+            OSError,
+            ValueError,
+            TypeError,
+            KeyError,
+            EOFError,
+            IndexError,
+            zipfile.BadZipFile,
+        ) as exc:
+            # numpy's own message may suggest allow_pickle=True: never pass that on.
+            raise _invalid(path, type(exc).__name__) from None
 
 
 class _Replay:
@@ -205,8 +343,18 @@ def best_model(
         )
     record = trials[rank]
     keeper = keeper if keeper is not None else WeightKeeper(study, 0)
-    saved = keeper.load(record.number)
+    saved = keeper.load(record.number, record)
     if saved is None:
+        legacy = legacy_folder(study)
+        old = None if legacy is None else legacy / f"trial-{record.number}.npz"
+        if old is not None and old.exists():
+            raise UsageError(
+                f"trial {record.number} (the best of study {study.name!r} at rank {rank}) "
+                f"has weights kept by an earlier version of hpdeco at {old}, which records "
+                "no study: nothing shows they belong to this store, so they are not loaded. "
+                "Run the search again to keep checked weights, or, if you know they are "
+                "this trial's, load the arrays w00000... yourself with numpy"
+            )
         raise UsageError(
             f"trial {record.number} (the best of study {study.name!r} at rank {rank}) has no "
             "kept weights: they are saved when the search runs with keep_best >= "
