@@ -2,6 +2,7 @@
 
 from hpdeco.errors import (
     ConfigError,
+    ConsecutiveFailures,
     HpdecoError,
     MissingDependency,
     ObjectiveError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ConfigError",
+    "ConsecutiveFailures",
     "HpdecoError",
     "MissingDependency",
     "ObjectiveError",

@@ -27,6 +27,13 @@ class ConfigError(UsageError, ValueError):
     """A bad option to ``search()``, ``tune()``, a sampler or a pruner."""
 
 
+class ConsecutiveFailures(HpdecoError, RuntimeError):
+    """Several trials in a row failed with an error (``max_consecutive_failures``), so the
+    search stopped instead of spending its budget on the same mistake. The last trial's
+    exception is chained (``__cause__``). Failed trials do not use up the study: once the
+    code is fixed, the same command runs them again."""
+
+
 class StoreError(HpdecoError, RuntimeError):
     """The store cannot be used: not an hpdeco store, newer schema, unreadable file."""
 

@@ -5,25 +5,35 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hpdeco.errors import ConfigError, ObjectiveError, TrialPruned, UsageError, warn
+from hpdeco.errors import (
+    ConfigError,
+    ConsecutiveFailures,
+    ObjectiveError,
+    TrialPruned,
+    UsageError,
+    warn,
+)
 from hpdeco.objective import infer_direction
 from hpdeco.pruners import Pruner, resolve_pruner
 from hpdeco.samplers import Sampler, resolve_sampler
-from hpdeco.space import Param, current_trial
+from hpdeco.space import Param, current_trial, in_flight
 from hpdeco.static import StaticSpace
 from hpdeco.store import Store, open_store
 from hpdeco.store.heartbeat import Heartbeat
 from hpdeco.store.sql import AllTaken, Claim
 from hpdeco.study import Study
-from hpdeco.trial import Trial, TrialRecord, TrialState
+from hpdeco.trial import Terminated, Trial, TrialRecord, TrialState
 from hpdeco.weights import WeightKeeper, best_model, check_keep_best, ranked
 
 logger = logging.getLogger("hpdeco")
@@ -36,7 +46,12 @@ WAIT_FOR_WORKERS_S = 0.2  # poll interval while other workers hold every configu
 def _positive(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kind)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ConfigError(f"{name}={value!r} must be a positive {what} (or None)")
 
 
@@ -58,9 +73,20 @@ class Search:
     of earlier runs count), ``timeout`` (seconds), ``sampler``, ``pruner``, ``store`` (a
     path; default ``hpdeco.db``), ``study`` (a name; default the script's name), ``seed``,
     ``trial_value`` ("best" or "last" reported value), ``space`` (a tunable function, to
-    check its space before the first trial), ``verbose`` (0 quiet, 1 progress bar, 2 bar
-    and a log line per trial) and ``keep_best`` (default 1: keep the trained weights of the
-    best trial beside the store, for :meth:`best_model`; 0 keeps none).
+    check its space before the first trial), ``verbose`` (0 quiet, 1 progress bar and a
+    closing line saying why the search stopped, 2 also a log line per trial), ``keep_best``
+    (default 1: keep the trained weights of the best trial beside the store, for
+    :meth:`best_model`; 0 keeps none), ``retries`` (default 0: how many times the
+    configuration of a trial whose worker was lost is queued again) and
+    ``max_consecutive_failures`` (default 3: stop with :class:`ConsecutiveFailures` when
+    this many trials in a row fail with an error; None never stops).
+
+    Failed and interrupted trials: within a run a FAIL counts toward ``max_trials`` like any
+    trial. On the next run, trials that failed with an error, were interrupted or lost
+    their worker no longer count, and their configurations may be tried again, so fixing
+    the code and rerunning the same command carries on; trials whose training diverged
+    (NaN) keep counting. A trial interrupted by Ctrl-C or SIGTERM is queued to run first
+    next time.
     """
 
     def __init__(
@@ -80,11 +106,12 @@ class Search:
         verbose: int = 1,
         keep_best: int = 1,
         retries: int = 0,
+        max_consecutive_failures: int | None = 3,
     ) -> None:
         self.direction = infer_direction(objective, direction)
         self.objective = objective
         _positive("max_trials", max_trials, int, "int")
-        _positive("timeout", timeout, (int, float), "number of seconds")
+        _positive("timeout", timeout, (int, float), "finite number of seconds")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ConfigError(f"seed={seed!r} must be an int >= 0 (or None)")
         if trial_value not in TRIAL_VALUES:
@@ -99,6 +126,14 @@ class Search:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"retries={retries!r} must be an int >= 0")
         self.retries = retries
+        _positive("max_consecutive_failures", max_consecutive_failures, int, "int")
+        self.max_consecutive_failures = max_consecutive_failures
+        self._failures_in_a_row: list[Trial] = []
+        self._ran_last: Trial | None = None
+        self._budget = max_trials  # max_trials plus the earlier runs' rerun failures
+        self._ran = 0  # trials this search ran
+        self._previous_sigterm: Any = None
+        self.stop_message: str | None = None
         self.max_trials = max_trials
         self.timeout = timeout
         self.seed = seed
@@ -135,15 +170,44 @@ class Search:
                 f"({row.direction}), not objective={self.objective!r} ({self.direction}); "
                 "pass study= a new name or the stored objective"
             )
+        stored_value = row.settings.get("trial_value", self._trial_value)
+        if stored_value != self._trial_value:
+            raise ConfigError(
+                f"trial_value={self._trial_value!r}: study {row.name!r} in {store.path!r} "
+                f"scores its trials by their {stored_value!r} value; mixing both would make "
+                f"its values incomparable: pass trial_value={stored_value!r} or a new study="
+            )
         self._study = Study(store, row, sampler=self._sampler, pruner=self._pruner)
         self._study.settings.update(settings)
         self._recover()
+        study = self._study
+        study.rerun = frozenset(
+            r.number for r in study.finished if r.state is TrialState.FAIL and not r.diverged
+        )
+        study.run_start = len(study.finished)
+        if self.max_trials is not None:
+            self._budget = self.max_trials + len(study.rerun)
         if self._static is not None:
             self._study.declare_many(self._static.params.values())
         self._keeper = WeightKeeper(self._study, self.keep_best)
         self._heartbeat = Heartbeat.start(store)
         self._started_at = time.monotonic()
+        self._catch_sigterm()
         return self
+
+    def _catch_sigterm(self) -> None:
+        """Record a trial killed by SIGTERM (a scheduler's stop, ``docker stop``) as
+        interrupted, like Ctrl-C, instead of leaving it to be found lost. Only where SIGTERM
+        still has its default action, in the main thread."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+
+        def terminate(signum: int, frame: Any) -> None:
+            raise Terminated("SIGTERM")
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, terminate)
 
     def _recover(self) -> None:
         """Mark FAIL the trials whose worker is gone, and queue retries of them."""
@@ -171,10 +235,31 @@ class Search:
         """Queue a trial with these parameter values (others drawn as usual); the next trial
         any worker starts takes it. Returns its number.
 
+        Values are checked against the space known so far (given with ``space=`` or stored
+        by earlier trials): an unknown name or a value outside its parameter is refused.
+
         >>> search.enqueue({"lr": 1e-3, "units": 64})
         """
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             raise ConfigError(f"enqueue(params={params!r}) takes a dict of name -> value")
+        space = self.study.space
+        for name, value in params.items():
+            param = space.get(name)
+            if param is None and space:
+                raise ConfigError(
+                    f"enqueue(params={{{name!r}: {value!r}}}): no hyperparameter {name!r} in "
+                    f"the space ({', '.join(map(repr, space))}); check the spelling"
+                )
+            if param is not None and not param.contains(value):
+                raise ConfigError(
+                    f"enqueue(params={{{name!r}: {value!r}}}): not a value of {name!r}, "
+                    f"{type(param).__name__} {param.describe()}; pass a value inside it"
+                )
+            if param is None and not _storable(value):
+                raise ConfigError(
+                    f"enqueue(params={{{name!r}: {value!r}}}): a value must be an int, a "
+                    "finite float, a str or a bool"
+                )
         return self.study.store.enqueue(self.study.id, params)
 
     def __exit__(
@@ -202,6 +287,16 @@ class Search:
         if self._gc_frozen:
             gc.unfreeze()
             self._gc_frozen = False
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+        if isinstance(exc, KeyboardInterrupt) and self._study is not None:
+            self._say(
+                f"interrupted after {self._ran} trials this run; run the same command again "
+                "to go on (the interrupted trial runs first)"
+            )
+        if isinstance(exc, Terminated):
+            raise SystemExit(128 + signal.SIGTERM) from None  # exit as SIGTERM asked
         return suppress
 
     # -- the loop -----------------------------------------------------------------------------
@@ -223,10 +318,12 @@ class Search:
         while True:
             trial = self._next_trial(study)
             if trial is None:
+                self._say_why_stopped()
                 return
             self._enter(trial)
             yield trial
             self._leave(None)
+            self._check_failures()
 
     def _next_trial(self, study: Study) -> Trial | None:
         if self.timeout is not None and time.monotonic() - self._started_at >= self.timeout:
@@ -255,13 +352,22 @@ class Search:
                 self.stopped_because = "the sampler has no configuration left"
                 return None
             try:
-                claim = study.store.start_trial(study.id, self.max_trials, plan)
+                claim = study.store.start_trial(study.id, self._budget, plan)
             except AllTaken:
                 if self.timeout is not None and (
                     time.monotonic() - self._started_at >= self.timeout
                 ):
                     self.stopped_because = "timeout"
                     return None
+                # Every configuration left is held by a running trial; each one either ends
+                # or is recovered as lost once its heartbeat is stale, so this wait ends.
+                # With none running, nothing is held: the sampler has nothing left.
+                if not study.store.running_params(study.id):
+                    study.refresh()
+                    if planner is not None and planner(study, {}) is None:
+                        self.stopped_because = "the sampler has no configuration left"
+                        return None
+                    continue
                 time.sleep(WAIT_FOR_WORKERS_S)
                 self._recover()
                 study.refresh()
@@ -271,6 +377,7 @@ class Search:
     def _enter(self, trial: Trial) -> None:
         self._active = trial
         self._token = current_trial.set(trial)
+        in_flight.append(trial)
         if self._bar is not None:
             self._bar.set_postfix_str(self._postfix(trial.number), refresh=False)
 
@@ -278,8 +385,16 @@ class Search:
         trial = self._active
         assert trial is not None
         self._active = None
+        self._ran_last = trial
+        self._ran += 1
         try:
+            if trial in in_flight:
+                in_flight.remove(trial)
             trial._finish(error)
+            if isinstance(error, KeyboardInterrupt) and trial.params:
+                # Run it again first next time, rather than never (its configuration says
+                # nothing yet).
+                self.study.store.enqueue(self.study.id, dict(trial.params))
             if trial.built_by is not None:
                 self._built_by[trial.number] = trial.built_by
             if self._keeper is not None:
@@ -301,8 +416,96 @@ class Search:
             self._bar.update(1)
         if self.verbose >= 2 or (self.verbose and trial.state is TrialState.FAIL):
             self._log(trial)
+        self._check_drew_nothing(trial)
+
+    def _check_drew_nothing(self, trial: Trial) -> None:
+        """Warn once when a trial ended without drawing any parameter the space lists: the
+        search would repeat one configuration (an hp.* call in a default argument, say,
+        runs once when the function is defined)."""
+        if trial.params or trial.state is TrialState.FAIL or getattr(self, "_warned_empty", 0):
+            return
+        listed = [n for n, p in self.study.space.items() if p.kind != "fixed"]
+        if listed:
+            self._warned_empty = 1
+            warn(
+                f"trial {trial.number} drew no hyperparameter, though the space lists "
+                f"{', '.join(map(repr, listed))}: is each hp.* call reached while the trial "
+                "runs? (one in a default argument runs once, when the function is defined)"
+            )
+
+    def _check_failures(self) -> None:
+        """Stop after ``max_consecutive_failures`` trials in a row failed with an error (a
+        diverged trial neither counts nor breaks the run)."""
+        trial = self._ran_last
+        if trial is None or self.max_consecutive_failures is None:
+            return
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            self._failures_in_a_row.clear()
+            return
+        record = next((r for r in reversed(self.study.finished) if r.number == trial.number), None)
+        if trial.state is not TrialState.FAIL or record is None or record.diverged:
+            return
+        self._failures_in_a_row.append(trial)
+        failed = self._failures_in_a_row
+        if len(failed) < self.max_consecutive_failures:
+            return
+        self.stopped_because = "consecutive failures"
+        shown = "" if trial.error is not None else f"\n{record.traceback or ''}"
+        raise ConsecutiveFailures(
+            f"{len(failed)} trials in a row failed (trials "
+            f"{', '.join(str(t.number) for t in failed)}), the last with: {record.reason}; "
+            "fix the error and run the same command again: failed trials do not use up the "
+            "study (max_consecutive_failures= sets how many are allowed, None never stops)"
+            + shown.rstrip()
+        ) from trial.error
 
     # -- progress -----------------------------------------------------------------------------
+
+    def _say_why_stopped(self) -> None:
+        """One line at the end of the loop: why the search stopped, and how to go on."""
+        name, ran = self.study.name, self._ran
+        because = self.stopped_because
+        if because == "max_trials":
+            counted = self._counted()
+            if ran == 0:
+                text = (
+                    f"nothing to do: study {name!r} already has {counted} trials of "
+                    f"max_trials={self.max_trials}; raise max_trials to run more"
+                )
+            else:
+                text = (
+                    f"stopped after {ran} trials this run: study {name!r} has {counted} of "
+                    f"max_trials={self.max_trials}; raise max_trials to run more"
+                )
+        elif because == "timeout":
+            text = (
+                f"stopped after {ran} trials this run: timeout={self.timeout:g}s reached; run "
+                "again to go on (the study resumes) or raise timeout"
+            )
+        else:
+            text = (
+                f"stopped after {ran} trials this run: {because} in study {name!r} (each "
+                "configuration was tried); widen the space or start a new study= to go on"
+            )
+        self.stop_message = text
+        self._say(text)
+
+    def _counted(self) -> int:
+        """Trials that use up max_trials: all but the earlier runs' rerun failures."""
+        counts = self.study.store.count(self.study.id)
+        taken = sum(n for state, n in counts.items() if state is not TrialState.WAITING)
+        return taken - len(self.study.rerun)
+
+    def _say(self, text: str) -> None:
+        if not self.verbose:
+            return
+        if logger.hasHandlers():
+            logger.info("%s", text)
+            return
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        print(f"hpdeco: {text}", file=sys.stderr)
 
     def _open_bar(self) -> None:
         if not self.verbose:
@@ -311,6 +514,7 @@ class Search:
 
         counts = self.study.store.count(self.study.id)
         done = sum(n for state, n in counts.items() if state.is_finished)
+        done -= len(self.study.rerun)
         self._bar = tqdm(
             total=self.max_trials,
             initial=done,
@@ -417,6 +621,14 @@ class Search:
 
 
 search = Search
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (int, str, bool))
+
+
 """``hpdeco.search(...)`` starts a search; see :class:`Search` for the options."""
 
 

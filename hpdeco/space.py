@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, ClassVar, Literal, Protocol
 
-from hpdeco.errors import SpaceError
+from hpdeco.errors import SpaceError, UsageError
 
 Sampling = Literal["linear", "log", "reverse_log"]
 SAMPLINGS = ("linear", "log", "reverse_log")
@@ -51,10 +51,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Samplers place values on [0, 1] in floating point, which holds integers exactly only up to
+# 2**53; beyond that draws would land off the integers (or overflow).
+INT_LIMIT = 2**53
+
+
 def _as_int(name: str, argument: str, value: Any) -> int:
     value = _plain(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _fail(name, argument, value, "must be an integer", "use hp.Float for real numbers")
+    if not -INT_LIMIT <= value <= INT_LIMIT:
+        raise _fail(
+            name,
+            argument,
+            value,
+            "is beyond +-2**53, where floating point no longer holds every integer",
+            "use a smaller range, or hp.Float with sampling='log' for huge magnitudes",
+        )
     return int(value)
 
 
@@ -95,6 +108,15 @@ class Param:
     def grid(self) -> tuple[Any, ...]:
         """Every value, in order, for grid search."""
         raise NotImplementedError
+
+    def grid_size(self) -> int:
+        """How many values :meth:`grid` has, without listing them."""
+        return len(self.grid())
+
+    def grid_value(self, index: int) -> Any:
+        """Value ``index`` of :meth:`grid`, without listing the others (a grid over
+        ``hp.Int(0, 10**12)`` must not build a tuple of 10**12 values)."""
+        return self.grid()[index]
 
     def describe(self) -> str:
         """The range or values in a few words, for tables."""
@@ -165,6 +187,15 @@ class _Numeric(Param):
                 self.min_value,
                 f"is greater than max_value={self.max_value!r}",
                 "swap them",
+            )
+        if not math.isfinite(float(self.max_value) - float(self.min_value)):
+            raise _fail(
+                name,
+                "max_value",
+                self.max_value,
+                f"is too far from min_value={self.min_value!r}: the width of the range "
+                "overflows floating point",
+                "use a narrower range (or sampling='log' over positive values)",
             )
         if self.sampling != "linear" and self.min_value <= 0:
             raise _fail(
@@ -245,6 +276,16 @@ class _Numeric(Param):
                 "or use another sampler"
             )
         return tuple(self._cast(self._at(i)) for i in range(count))
+
+    def grid_size(self) -> int:
+        count = self._count()
+        if count is None:
+            self.grid()  # raises the error that explains the missing step
+        assert count is not None
+        return count
+
+    def grid_value(self, index: int) -> Any:
+        return self._cast(self._at(index))
 
     def _cast(self, x: float) -> Any:
         raise NotImplementedError
@@ -380,6 +421,15 @@ class Choice(Param):
                 name, "values", raw, "must be a non-empty list", 'pass e.g. ["relu", "tanh"]'
             )
         values = tuple(_plain(v) for v in raw)
+        for value in values:
+            if _family(value) is float and not math.isfinite(value):
+                raise _fail(
+                    name,
+                    "values",
+                    list(values),
+                    f"hold {value!r}, which equals no value (not even itself)",
+                    "list finite numbers only",
+                )
         families = {_family(v) for v in values}
         if not families <= {int, float, str, bool}:
             raise _fail(
@@ -498,12 +548,14 @@ class Fixed(Param):
     def __post_init__(self) -> None:
         name = _check_name(self.name)
         value = _plain(self.value)
-        if _family(value) not in (int, float, str, bool):
+        if _family(value) not in (int, float, str, bool) or (
+            _family(value) is float and not math.isfinite(value)
+        ):
             raise _fail(
                 name,
                 "value",
                 value,
-                "must be an int, float, str or bool",
+                "must be an int, float, str or bool (a finite number)",
                 "record other objects outside hp",
             )
         object.__setattr__(self, "value", value)
@@ -549,12 +601,28 @@ class Suggester(Protocol):
 
 current_trial: ContextVar[Suggester | None] = ContextVar("hpdeco_current_trial", default=None)
 
+# Trials running in this process, whatever their thread: a thread the user starts does not
+# inherit the context variable, and hp.* there must not quietly return defaults.
+in_flight: list[Any] = []
+
 
 def _resolve(param: Param) -> Any:
     trial = current_trial.get()
-    if trial is None:
-        return param.default
-    return trial._suggest(param)
+    if trial is not None:
+        return trial._suggest(param)
+    if in_flight:
+        import threading
+
+        message = (
+            f"hp.{type(param).__name__}({param.name!r}) was called in thread "
+            f"{threading.current_thread().name!r}, outside the trial's own thread, where "
+            "it cannot reach the trial; draw the value in the loop body (or the model "
+            "function) and pass it to the thread"
+        )
+        for trial in in_flight:
+            trial._fail_soon(message)
+        raise UsageError(message)
+    return param.default
 
 
 class HyperParameters:

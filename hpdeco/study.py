@@ -45,6 +45,11 @@ class Study:
         self.space: dict[str, Param] = {n: param_from_dict(d) for n, d in row.space.items()}
         self.sampler = sampler
         self.pruner = pruner if pruner is not None else NoPruner()
+        # Trials that failed in an earlier run for a reason that may not recur (not a
+        # diverged configuration): samplers may try their configurations again, and they
+        # do not use up max_trials. Set by the search that opens the study.
+        self.rerun: frozenset[int] = frozenset()
+        self.run_start = 0  # trials in ``finished`` before this run: the run's are after it
         self._declared: dict[str, Param] = {}
         self._finished: list[TrialRecord] = []
         self._seq = 0

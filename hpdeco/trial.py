@@ -37,8 +37,13 @@ class TrialState(str, enum.Enum):
 
 
 INTERRUPTED = "interrupted (KeyboardInterrupt)"
+TERMINATED = "interrupted (SIGTERM)"
 WORKER_LOST = "worker lost: its process ended while the trial was running"
 RETRYABLE_REASONS = ("interrupted", "worker lost")
+# Failures that are the configuration's own result (its training diverged): they count like
+# any other result. Every other failure (an exception, a missing objective, an interrupt, a
+# lost worker) may not recur once the code or the machine is fixed.
+DIVERGED_REASONS = ("loss was ", "objective ", "value was set to ")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +76,11 @@ class TrialRecord:
         return self.state is TrialState.FAIL and (self.reason or "").startswith(RETRYABLE_REASONS)
 
     @property
+    def diverged(self) -> bool:
+        """FAIL because its objective, loss or value was NaN or infinite."""
+        return self.state is TrialState.FAIL and (self.reason or "").startswith(DIVERGED_REASONS)
+
+    @property
     def best_step(self) -> int | None:
         """The step whose objective value became the trial's value, when there is one."""
         for step, value in self.intermediate_values.items():
@@ -82,6 +92,11 @@ class TrialRecord:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         value = "-" if self.value is None else f"{self.value:.6g}"
         return f"trial {self.number} {self.state.value} value={value} ({params})"
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by the SIGTERM handler a search installs, so the running
+    trial is recorded as interrupted (and queued again) instead of lost."""
 
 
 def _finite(value: float) -> bool:
@@ -116,6 +131,7 @@ class Trial:
         # HyperbandPruner reads it when not given max_resource.
         self.max_steps: int | None = None
         self._stop_reason: str | None = None  # why a COMPLETE trial stopped (early stopping)
+        self.error: BaseException | None = None  # the exception that ended it, if any
         self._weights: tuple[int, list[Any]] | None = None  # (step, weights) for keep_best
         # The first @tunable call of the trial, arguments bound: best_model() rebuilds with
         # it. The first, not the last, so a tunable calling other tunables is the one kept.
@@ -155,6 +171,12 @@ class Trial:
         elif param.name in self._fixed and param.contains(self._fixed[param.name]):
             value = self._fixed[param.name]
         else:
+            if param.name in self._fixed:
+                warn(
+                    f"trial {self.number}: the queued value {self._fixed[param.name]!r} of "
+                    f"{param.name!r} is not a value of {param.describe()} (the space changed "
+                    "since it was queued?); a new value is drawn"
+                )
             value = self.study.sampler.suggest(param, self)
             if not param.contains(value):
                 raise UsageError(
@@ -275,7 +297,7 @@ class Trial:
         elif error is not None:
             state = TrialState.FAIL
             if isinstance(error, KeyboardInterrupt):
-                reason = INTERRUPTED
+                reason = TERMINATED if isinstance(error, Terminated) else INTERRUPTED
             else:
                 reason = f"{type(error).__name__}: {error}"
             trace = "".join(tb.format_exception(type(error), error, error.__traceback__))
@@ -299,6 +321,7 @@ class Trial:
         elif state is TrialState.FAIL:
             value = None
         self.state = state
+        self.error = error
         self.study.finish(self._id, state, value, step, reason, trace)
 
     def _adopt(self, record: TrialRecord) -> None:

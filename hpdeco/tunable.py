@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 import os
@@ -57,7 +58,20 @@ def tunable(fn: Callable[..., R]) -> Tunable[R]:
     def tune_(x: Any = None, y: Any = None, **options: Any) -> Search:
         return tune(cast(Tunable[R], wrapper), x, y, **options)
 
+    # help(build_model.tune) shows tune()'s real options, not (x, y, **options).
     tune_.__doc__ = tune.__doc__
+    tune_.__name__ = "tune"
+    tune_.__qualname__ = f"{getattr(fn, '__qualname__', 'tunable')}.tune"
+    signature = inspect.signature(tune)
+    tune_.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
+    )
+    names = ", ".join(space.params) or "none read from the source"
+    wrapper.__doc__ = (
+        (fn.__doc__ or "").rstrip()
+        + f"\n\nTunable with hpdeco: hyperparameters {names} (see ``.space``); outside a "
+        "search every hp.* returns its default. ``.tune(x, y, ...)`` runs a search."
+    ).lstrip()
     wrapper.space = space  # type: ignore[attr-defined]
     wrapper.tune = tune_  # type: ignore[attr-defined]
     return cast(Tunable[R], wrapper)
@@ -94,13 +108,17 @@ def tune(
     callbacks: Sequence[Any] = (),
     callback_options: dict[str, Any] | None = None,
     keep_best: int = 1,
+    retries: int = 0,
+    max_consecutive_failures: int | None = 3,
     isolate: bool = False,
     workers: int = 1,
     **fit_kwargs: Any,
 ) -> Search:
     """Build, fit and score the model for each trial; return the finished search.
 
-    Other keyword arguments go to ``model.fit`` (``batch_size``, ``validation_split``...).
+    The search options are :class:`hpdeco.Search`'s. Other keyword arguments go to
+    ``model.fit`` (``batch_size``, ``validation_split``...); one that is neither is refused
+    before the first trial.
     A trial that raises is recorded FAIL and the search goes on. Each trial gets fresh
     copies of ``callbacks`` (so an ``EarlyStopping`` or ``ModelCheckpoint`` keeps no state
     from one trial to the next); ``callback_options`` go to ``trial.callbacks()``, e.g.
@@ -121,6 +139,7 @@ def tune(
         raise ConfigError(f"epochs={epochs!r} must be an int >= 1")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers={workers!r} must be an int >= 1")
+    _check_fit_options(fit_kwargs)
     fit_kwargs.setdefault("verbose", 0)
     job = FitJob(
         build,
@@ -146,6 +165,8 @@ def tune(
         seed=seed,
         trial_value=trial_value,
         keep_best=keep_best,
+        retries=retries,
+        max_consecutive_failures=max_consecutive_failures,
     )
     helpers = []
     if workers > 1 or isolate:
@@ -179,3 +200,27 @@ def tune(
         for helper in helpers:
             helper.join()
     return search
+
+
+def _check_fit_options(fit_kwargs: dict[str, Any]) -> None:
+    """Refuse, before any trial, an option that is neither tune()'s nor ``model.fit``'s: it
+    would fail every trial alike."""
+    if not fit_kwargs:
+        return
+    import keras  # tune() trains Keras models: keras is imported by the first trial anyway
+
+    fit = inspect.signature(keras.Model.fit).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in fit.values()):
+        return
+    unknown = [name for name in fit_kwargs if name not in fit]
+    if not unknown:
+        return
+    ours = [n for n in inspect.signature(tune).parameters if n not in ("build", "fit_kwargs")]
+    name = unknown[0]
+    close = difflib.get_close_matches(name, [*ours, *fit], n=1)
+    hint = f"did you mean {close[0]}=? " if close else ""
+    raise ConfigError(
+        f"tune({name}={fit_kwargs[name]!r}): {name!r} is neither an option of tune() nor an "
+        f"argument of model.fit(); {hint}tune() takes {', '.join(ours)}, and passes on to "
+        f"fit {', '.join(n for n in fit if n not in ('self', 'x', 'y'))}"
+    )

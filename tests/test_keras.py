@@ -137,3 +137,23 @@ def test_tune_passes_callback_options_for_early_stopping(digits, store: str) -> 
     assert record.state is TrialState.COMPLETE
     assert sorted(record.intermediate_values) == [1, 2]
     assert record.reason
+
+
+def test_an_unknown_tune_option_is_refused_before_any_trial(digits, store: str) -> None:
+    (x, y), val = digits
+    with pytest.raises(hpdeco.ConfigError, match=r"tune\(executions_per_trial=3\): .* neither"):
+        build_model.tune(x, y, validation_data=val, store=store, executions_per_trial=3)
+    with pytest.raises(hpdeco.ConfigError, match=r"did you mean batch_size=\?"):
+        build_model.tune(x, y, validation_data=val, store=store, batchsize=32)
+    assert not __import__("os").path.exists(store)  # refused before the store was touched
+
+
+def test_tune_takes_every_search_option_and_help_shows_them() -> None:
+    import inspect
+
+    from hpdeco.tunable import tune
+
+    search_options = set(inspect.signature(hpdeco.Search.__init__).parameters) - {"self", "space"}
+    assert search_options <= set(inspect.signature(tune).parameters)
+    assert "max_consecutive_failures" in inspect.signature(build_model.tune).parameters
+    assert "Tunable with hpdeco: hyperparameters units, lr" in (build_model.__doc__ or "")

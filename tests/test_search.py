@@ -132,11 +132,16 @@ def test_keyboard_interrupt_leaves_a_consistent_store_and_propagates(store: str)
                     if trial.number == 2:
                         raise KeyboardInterrupt
     study = hpdeco.load_study("s", store=store)
-    assert [r.state for r in study.trials] == [TrialState.COMPLETE] * 2 + [TrialState.FAIL]
+    states = [r.state for r in study.trials]
+    assert states == [TrialState.COMPLETE] * 2 + [TrialState.FAIL, TrialState.WAITING]
     assert study.trials[2].reason == "interrupted (KeyboardInterrupt)"
     assert study.trials[2].intermediate_values  # its reported step is kept
+    assert study.trials[3].params == study.trials[2].params  # queued to run again
     resumed = run(store, 5)
-    assert [r.number for r in resumed.trials] == [0, 1, 2, 3, 4]
+    # The interrupted trial runs first and does not use up max_trials: 5 counted trials.
+    assert resumed.trials[3].params == study.trials[2].params
+    assert resumed.trials[3].state is TrialState.COMPLETE
+    assert [r.number for r in resumed.trials] == [0, 1, 2, 3, 4, 5]
     assert not [r for r in resumed.trials if r.state is TrialState.RUNNING]
 
 
@@ -287,6 +292,9 @@ def test_direction_is_inferred_or_demanded() -> None:
     [
         ({"max_trials": 0}, "max_trials=0 must be a positive int"),
         ({"timeout": -1}, "timeout=-1 must be a positive"),
+        ({"timeout": math.nan}, "timeout=nan must be a positive finite number"),
+        ({"timeout": math.inf}, "timeout=inf must be a positive finite number"),
+        ({"max_consecutive_failures": 0}, "max_consecutive_failures=0 must be a positive"),
         ({"seed": -3}, "seed=-3 must be an int >= 0"),
         ({"sampler": "annealing"}, "sampler='annealing' is unknown"),
         ({"pruner": "sometimes"}, "pruner='sometimes' is unknown"),
@@ -330,9 +338,11 @@ def test_a_trial_left_running_by_a_dead_process_is_marked_lost(store: str) -> No
         )
     with pytest.warns(UserWarning, match=r"trials \[1\] were left RUNNING"):
         s = run(store, 3)
+    # The lost trial belongs to an earlier run: it does not use up max_trials.
     assert [r.state for r in s.trials] == [
         TrialState.COMPLETE,
         TrialState.FAIL,
+        TrialState.COMPLETE,
         TrialState.COMPLETE,
     ]
     assert s.trials[1].reason.startswith("worker lost")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpdeco.samplers.tree import ConfigTree, Node, finite_values, key
 from hpdeco.space import Param
+from hpdeco.trial import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -48,14 +49,18 @@ class GridSampler:
 
     def suggest(self, param: Param, trial: Trial) -> Any:
         """A parameter the plan did not cover (past the mapped part of the grid)."""
-        values = param.grid()  # SpaceError for a Float without step
+        size = param.grid_size()  # SpaceError for a Float without step
         study = trial.study
 
         def choose(running: dict[int, dict[str, Any]]) -> dict[str, Any]:
             others = [p for number, p in running.items() if number != trial.number]
             node = self._held(study, others).node(trial.params)
-            free = [v for v in values if node is None or not node.child_done(v)]
-            return {param.name: (free or values)[0]}
+            # Walk the values lazily: a huge range has only a few taken values to skip.
+            for index in range(size):
+                value = param.grid_value(index)
+                if node is None or not node.child_done(value):
+                    return {param.name: value}
+            return {param.name: param.grid_value(0)}
 
         claimed = study.store.claim_params(study.id, trial.id, len(trial.params), choose)
         return claimed[param.name]
@@ -74,7 +79,14 @@ class GridSampler:
 
     def exhausted(self, study: Study) -> bool:
         self._tree.update(study)
-        return self._tree.exhausted
+        if self._tree.exhausted:
+            return True
+        # The code drew nothing in a trial of this run that ended: the grid is that one
+        # point (trials of earlier runs may predate the code's hp.* calls).
+        return any(
+            not r.params and r.state is not TrialState.FAIL
+            for r in study.finished[study.run_start :]
+        )
 
     def __repr__(self) -> str:
         return "GridSampler()"

@@ -3,11 +3,12 @@
 A trial draws its parameters one after another, and the code that draws them is plain
 Python, so the same values so far lead to the same next parameter. The finished trials
 therefore form a tree: a node is the values drawn so far, its children the values of the
-next parameter. A node is *done* when a trial ended there (failures that say nothing about the
-configuration, such as an interrupt, excepted), or when every value of its parameter leads
-to a done child. Samplers steer away from done children, so no
-configuration is repeated, and the search is exhausted when the root is done. This works
-for conditional parameters and names built at run time alike.
+next parameter. A node is *done* when a trial ended there (failures that say nothing about
+the configuration, such as an interrupt, failures of earlier runs, and trials that drew
+nothing, excepted), or when every value of its parameter leads to a done child. Samplers
+steer away from done children, so no configuration is repeated, and the search is
+exhausted when the root is done. This works for conditional parameters and names built at
+run time alike.
 """
 
 from __future__ import annotations
@@ -70,8 +71,12 @@ class ConfigTree:
         finished = study.finished
         if study.space != self._space:  # a changed space can reopen done nodes: rebuild
             self.root, self._seen, self._space = Node(), 0, dict(study.space)
+        rerun = study.rerun
         for record in finished[self._seen :]:
-            if not record.retryable:
+            # A trial that drew nothing says nothing about any configuration (it failed
+            # before its first hp.*, or ran before the code had any), and a failure of an
+            # earlier run is worth trying again once the code is fixed.
+            if record.params and not record.retryable and record.number not in rerun:
                 self.insert(record.params)
         self._seen = len(finished)
 
