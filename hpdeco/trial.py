@@ -145,6 +145,11 @@ class Trial:
         return self._id
 
     @property
+    def fixed(self) -> dict[str, Any]:
+        """The values this trial was handed when it started (queued, or a retry's)."""
+        return dict(self._fixed)
+
+    @property
     def params(self) -> Mapping[str, Any]:
         """The parameters this trial has reached so far, in the order they were drawn."""
         return MappingProxyType(self._params)

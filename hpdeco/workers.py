@@ -78,6 +78,7 @@ def run_isolated(search: Search, trial: Trial, job: FitJob) -> None:
             study.name,
             trial.id,
             trial.number,
+            trial.fixed,
             study.sampler,
             study.pruner,
             dict(study.settings),
@@ -107,6 +108,7 @@ def _trial_child(
     study_name: str,
     trial_id: int,
     number: int,
+    fixed: dict[str, Any],
     sampler: Any,
     pruner: Any,
     settings: dict[str, Any],
@@ -122,7 +124,7 @@ def _trial_child(
     assert row is not None
     study = Study(store, row, sampler=sampler, pruner=pruner)
     study.settings.update(settings)  # this run's, not the ones stored by the first run
-    trial = Trial(study, trial_id, number)
+    trial = Trial(study, trial_id, number, fixed)  # queued or retried values, as in-process
     token = current_trial.set(trial)
     error: BaseException | None = None
     try:

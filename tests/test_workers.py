@@ -84,3 +84,28 @@ def test_workers_share_the_study(tmp_path) -> None:
 def test_a_private_store_cannot_be_shared() -> None:
     with pytest.raises(ConfigError, match="store=':memory:' is private"):
         build_small.tune(None, None, store=":memory:", workers=2)
+
+
+def test_an_isolated_trial_takes_its_queued_values(tmp_path) -> None:
+    x, y, val = digits()
+    store = str(tmp_path / "iso.db")
+    with hpdeco.search(
+        objective="val_accuracy", store=store, study="build_small", space=build_small, verbose=0
+    ) as s:
+        s.enqueue({"units": 24})
+    result = build_small.tune(
+        x,
+        y,
+        validation_data=val,
+        epochs=1,
+        max_trials=1,
+        objective="val_accuracy",
+        store=store,
+        isolate=True,
+        verbose=0,
+        keep_best=0,
+        seed=0,
+    )
+    (record,) = result.trials
+    assert record.state is TrialState.COMPLETE
+    assert record.params == {"units": 24}  # the child drew it afresh before
