@@ -79,6 +79,27 @@ def steps_run(record: TrialRecord) -> int:
     return len(steps)
 
 
+def value_step(record: TrialRecord, trial_value: str | None = "best") -> int | None:
+    """The step whose reported objective became the trial's value, or None when no reported
+    step has it (the value was set directly, ``trial.value = ...``).
+
+    A PRUNED trial's value is the one at the step where it was stopped, and with
+    ``trial_value="last"`` the one at its last step, even when an earlier step reported
+    the same number; otherwise it is the first step that reached the value.
+
+    >>> value_step(study.best)
+    7
+    """
+    if record.value is None:
+        return None
+    curve = record.intermediate_values
+    if record.state is TrialState.PRUNED or trial_value == "last":
+        step = record.last_step
+        if step is not None and curve.get(step) == record.value:
+            return step
+    return next((step for step in sorted(curve) if curve[step] == record.value), None)
+
+
 def history(record: TrialRecord) -> list[dict[str, Any]]:
     """The trial's per-step metrics as rows, one per step: ``{"step": 1, "loss": ...}``.
 
@@ -374,4 +395,5 @@ __all__ = [
     "to_record",
     "to_records",
     "trials_dataframe",
+    "value_step",
 ]

@@ -21,11 +21,14 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as _dt
+import functools
 import io
 import json
 import math
 import os
 import sys
+import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -115,6 +118,56 @@ def table(
     return "\n".join([line(headers), *(line(r) for r in rows)])
 
 
+# Characters that would act on a terminal instead of being shown: C0 and C1 controls (ANSI
+# escape sequences start with ESC), DEL, and the invisible ones that reorder or hide text
+# (bidi overrides and isolates, marks, line separators, zero-width and tag characters).
+def _unsafe(char: str) -> bool:
+    return not char.isprintable() and char not in "\n "
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return {"\t": "\\t", "\r": "\\r"}.get(char, f"\\x{code:02x}")
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    # A surrogate pair, as JSON writes it: the JSON export to standard output stays valid.
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def escape(text: str) -> str:
+    """``text`` safe to print on a terminal: control and invisible formatting characters
+    (ANSI escapes, NUL, right-to-left overrides...) are written as escapes such as ``\\x1b``
+    and ``\\u202e``; newlines are kept (a traceback keeps its lines).
+
+    >>> print(escape("loss" + chr(27) + "[2J" + chr(0x202E)))
+    loss\\x1b[2J\\u202e
+    """
+    if text.isprintable() and "\n" not in text:
+        return text
+    return "".join(_escape_char(c) if _unsafe(c) else c for c in text)
+
+
+class _Escaped(io.TextIOBase):
+    """Standard output or error with :func:`escape` applied to everything written: names,
+    values, reasons and tracebacks come from the store, which anyone may have written."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(escape(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+
 def _short(text: str | None, width: int = 50) -> str:
     if not text:
         return ""
@@ -128,7 +181,14 @@ def _short(text: str | None, width: int = 50) -> str:
 def _store_path(args: argparse.Namespace) -> str:
     from hpdeco.store import DEFAULT_PATH
 
-    return args.store or DEFAULT_PATH
+    if args.store is None:
+        return DEFAULT_PATH
+    if not args.store.strip():
+        raise CommandError(
+            f"--store {args.store!r} is empty; pass the path of a store (default: "
+            f"{DEFAULT_PATH}) or a postgresql:// URL"
+        )
+    return args.store if "://" in args.store else os.path.expanduser(args.store)
 
 
 def open_existing_store(path: str, *, read_only: bool = True) -> Any:
@@ -138,7 +198,12 @@ def open_existing_store(path: str, *, read_only: bool = True) -> Any:
     """
     from hpdeco.store import open_store
 
-    if "://" not in path and path != ":memory:" and not Path(path).exists():
+    if (
+        "://" not in path
+        and path != ":memory:"
+        and not path.lower().startswith("file:")
+        and not Path(path).exists()
+    ):
         raise CommandError(
             f"no store at {path!r}: run a search first, or pass --store PATH to an existing one"
         )
@@ -296,6 +361,17 @@ def _weights_file(study: Any, number: int) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
+def _where(study: Any, record: TrialRecord) -> str:
+    """Where the trial's value came from: ``, at epoch 4 of 10``, or, for a value the trial
+    set itself, that it is not one of the epochs' values."""
+    step = analysis.value_step(record, study.settings.get("trial_value"))
+    epochs = analysis.steps_run(record)
+    if step is not None:
+        return f", at epoch {step} of {epochs}"
+    reported = f"; {epochs} epochs reported" if epochs else ""
+    return f", set by the trial itself (not a reported epoch's value{reported})"
+
+
 def _cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     study = _load(args)
     trials = study.trials
@@ -307,10 +383,9 @@ def _cmd_best(args: argparse.Namespace, out: TextIO) -> int:
             + (f" ({found})" if found else " (no trial at all)")
         )
     print(f"study {study.name!r}: best of {len(trials)} trials ({found})", file=out)
-    where = f", at epoch {best.best_step}" if best.best_step is not None else ""
     print(
         f"trial {best.number}: {study.objective} = {fmt(best.value, 8)} ({study.direction})"
-        f"{where} of {analysis.steps_run(best)}, {fmt_duration(best.duration)}",
+        f"{_where(study, best)}, {fmt_duration(best.duration)}",
         file=out,
     )
     if best.reason:
@@ -351,10 +426,13 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
             f"study {study.name!r} has no trial {args.number} (trial numbers: {span})"
         )
     print(f"trial {record.number} of study {study.name!r}: {record.state.value}", file=out)
+    step = analysis.value_step(record, study.settings.get("trial_value"))
     if record.value is not None:
-        what = " when it was stopped" if record.state is TrialState.PRUNED else ""
-        at = f" at epoch {record.best_step}" if record.best_step is not None else ""
-        print(f"value: {study.objective} = {fmt(record.value, 8)}{at}{what}", file=out)
+        if record.state is TrialState.PRUNED:
+            what = f", when it was stopped after epoch {step}" if step is not None else ""
+        else:
+            what = _where(study, record)
+        print(f"value: {study.objective} = {fmt(record.value, 8)}{what}", file=out)
     print(
         f"started {fmt_time(record.started_at)}, finished {fmt_time(record.finished_at)}, "
         f"took {fmt_duration(record.duration)}",
@@ -376,7 +454,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         print("\nper epoch (* the trial's value):", file=out)
         cells = [
             [
-                str(r["step"]) + ("*" if r["step"] == record.best_step else " "),
+                str(r["step"]) + ("*" if r["step"] == step else " "),
                 *(fmt(r.get(m), 6) for m in metrics),
             ]
             for r in rows
@@ -428,7 +506,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         writer.writerows(_clean(r) for r in rows)
         count = len(rows)
     if args.out:
-        target = Path(args.out)
+        target = Path(args.out).expanduser()
+        _check_target(target, args, "--out")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(buffer.getvalue(), encoding="utf-8")
@@ -440,13 +519,70 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_target(target: Path, args: argparse.Namespace, option: str) -> None:
+    """Refuse to write ``target`` over the store (or its -wal, -shm, -journal files), over
+    any SQLite database, over a folder, or over any other existing file unless --force."""
+    store = _store_path(args)
+    if "://" not in store and store != ":memory:":
+        own = [Path(store + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+        if any(_same_file(target, f) or target.resolve() == f.resolve() for f in own):
+            raise CommandError(
+                f"{option} {str(target)!r} is the store itself ({store}): writing there would "
+                "destroy every study in it; pass another file"
+            )
+    if not os.path.lexists(target):
+        return
+    if target.is_dir():
+        raise CommandError(f"{option} {str(target)!r} is a folder; pass a file name")
+    try:
+        with open(target, "rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+    except OSError:
+        header = b""
+    if header == _SQLITE_HEADER:
+        raise CommandError(
+            f"{option} {str(target)!r} is a SQLite database (a store?); hpdeco never writes "
+            "over one, even with --force: pass another file"
+        )
+    if not args.force:
+        raise CommandError(
+            f"{option} {str(target)!r} already exists; pass --force to replace it, or another path"
+        )
+
+
 def _cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
     from hpdeco import plots
 
     study = _load(args)
-    if not study.trials:
+    trials = study.trials
+    if not trials:
         raise CommandError(f"study {study.name!r} has no trial yet: nothing to plot")
-    folder = Path(args.out)
+    if args.metric is not None:
+        known = sorted({m for t in trials for m in t.metrics})
+        if args.metric not in known:
+            raise CommandError(
+                f"--metric {args.metric!r}: no trial of study {study.name!r} reported it; "
+                + (
+                    f"the metrics reported are {', '.join(known)}"
+                    if known
+                    else "no trial reported any metric yet"
+                )
+            )
+    folder = Path(args.out).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--out {args.out!r} is a file; pass a folder for the PNG files")
+    for name in plots.FIGURES:
+        _check_target(folder / f"{name}.png", args, "--out")
     try:
         written, skipped = plots.save_plots(study, folder, metric=args.metric)
     except OSError as exc:
@@ -477,7 +613,7 @@ def _ask(question: str) -> str | None:
     stdin = sys.stdin
     if stdin is None or stdin.closed:
         return None
-    print(question, end="", file=sys.stderr, flush=True)
+    print(escape(question), end="", file=sys.stderr, flush=True)
     try:
         line = stdin.readline()
     except (OSError, ValueError):
@@ -488,6 +624,28 @@ def _ask(question: str) -> str | None:
     return line.strip()
 
 
+def _live_trials(study: Any) -> list[str]:
+    """The study's RUNNING trials whose worker still shows signs of life: a heartbeat
+    within the grace period, and, on this host, a process that still exists."""
+    from hpdeco.store.sql import HEARTBEAT_GRACE_S, HOST, pid_alive
+
+    rows = study.store._run(
+        "SELECT number, host, pid, heartbeat_at FROM trials"
+        " WHERE study_id = ? AND state = 'RUNNING' ORDER BY number",
+        (study.id,),
+    ).fetchall()
+    now = time.time()
+    live = []
+    for number, host, pid, beat in rows:
+        if beat is None or now - beat > HEARTBEAT_GRACE_S:
+            continue  # lost: the next search marks it FAIL (worker lost)
+        if host == HOST and pid is not None and not pid_alive(pid):
+            continue
+        where = f"on {host}" + (f" (pid {pid})" if pid is not None else "")
+        live.append(f"trial {number} {where}, heartbeat {max(0.0, now - beat):.0f}s ago")
+    return live
+
+
 def _cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
     path = _store_path(args)
     store = open_existing_store(path, read_only=False) if args.yes else None
@@ -495,6 +653,13 @@ def _cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
     trials = study.trials
     found = analysis.describe_counts(analysis.counts(trials))
     described = f"study {study.name!r} ({len(trials)} trials" + (f": {found})" if found else ")")
+    live = _live_trials(study)
+    if live and not args.force:
+        raise CommandError(
+            f"not deleted: study {study.name!r} has {len(live)} trial(s) running now "
+            f"({'; '.join(live)}); their workers would fail writing to a deleted study. "
+            "Stop them (or let them finish) first, or pass --force to delete it anyway"
+        )
     if not args.yes:
         answer = _ask(f"delete {described} from {path}? This cannot be undone. [y/N] ")
         if answer is None:
@@ -637,6 +802,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="csv (default) or json; inferred from --out's extension",
     )
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out if it exists (never a store or another SQLite database)",
+    )
     p.add_argument("--state", action="append", metavar="STATE", help="only trials in this state")
     p.add_argument(
         "--metrics",
@@ -657,6 +827,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the metric of the learning curves (default: the objective)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace PNG files already in --out (never a store or another SQLite database)",
+    )
 
     p = add(
         "tensorboard",
@@ -671,6 +846,11 @@ def build_parser() -> argparse.ArgumentParser:
         "delete", _cmd_delete, "delete a study with all its trials (asks first)", [study, common]
     )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even while trials are running (their workers then fail)",
+    )
     return parser
 
 
@@ -685,19 +865,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    out = sys.stdout
-    try:
-        return int(args.func(args, out) or 0)
-    except HpdecoError as exc:
-        print(f"hpdeco {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # `hpdeco trials x | head`
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return 130
+    out = _Escaped(sys.stdout)
+    with warnings.catch_warnings():
+        # A warning (such as a store read as a snapshot) is one escaped line, as errors are.
+        warnings.showwarning = functools.partial(_note, args.command)
+        warnings.simplefilter("always", UserWarning)  # every run says it, not only the first
+        try:
+            return int(args.func(args, out) or 0)
+        except HpdecoError as exc:
+            print(escape(f"hpdeco {args.command}: error: {exc}"), file=sys.stderr)
+            return 1
+        except BrokenPipeError:  # `hpdeco trials x | head`
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if not _from_database(exc):
+                raise
+            # What the store's driver raised past hpdeco's own checks: still one line.
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            print(
+                escape(
+                    f"hpdeco {args.command}: error: store={_store_path(args)!r}: {text} "
+                    f"({type(exc).__module__}.{type(exc).__name__}); check that it is an "
+                    "hpdeco store that can be read"
+                ),
+                file=sys.stderr,
+            )
+            return 1
+
+
+def _from_database(error: BaseException) -> bool:
+    """Whether ``error`` comes from SQLite or psycopg (the drivers under the stores)."""
+    return any(
+        cls.__module__.split(".")[0] in ("sqlite3", "psycopg") for cls in type(error).__mro__
+    )
+
+
+def _note(command: str, message: Any, *_: Any, **__: Any) -> None:
+    print(escape(f"hpdeco {command}: note: {message}"), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,11 +16,36 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from hpdeco.errors import StoreError
+from hpdeco.errors import ConfigError, StoreError, warn
 from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, statements
 from hpdeco.store.sql import RETRIES, SQLStore, StudyRow
 
 BUSY_TIMEOUT_S = 30.0
+# The tables every hpdeco store has; a file marked as a store without them is damaged.
+TABLE_NAMES = ("studies", "trials", "params", "metrics")
+
+
+def check_path(path: str | os.PathLike[str]) -> str:
+    """The file path a SQLite store is opened at: ``~`` expanded; an empty path and a
+    ``file:`` URI are refused (hpdeco opens the file itself, and a URI taken as a path
+    would leave a folder named ``file:`` behind)."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise ConfigError(
+            f"store={text!r} is empty; pass a file path such as 'hpdeco.db' (the default "
+            "when store= is left out), ':memory:', or a postgresql:// URL"
+        )
+    if text.lower().startswith("file:"):
+        raise ConfigError(
+            f"store={text!r} is a SQLite URI, which hpdeco does not take; pass the plain "
+            "file path (e.g. 'runs/hpdeco.db'); read-only opening is "
+            "hpdeco.load_study(name, store=path) or the hpdeco command"
+        )
+    if text == ":memory:":
+        return text
+    return os.path.expanduser(text)
 
 
 class SQLiteStore(SQLStore):
@@ -32,14 +57,21 @@ class SQLiteStore(SQLStore):
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         super().__init__()
-        self.path = str(path)
+        self.path = check_path(path)
         self.read_only = read_only
+        #: True when the store could only be read as an unchanging snapshot (``immutable``).
+        self.snapshot = False
         if self.path != ":memory:":
             file = Path(self.path)
             if read_only and not file.exists():
                 raise StoreError(
                     f"store={self.path!r} does not exist; run a search first or pass the path "
                     "of an existing store"
+                )
+            if read_only and not file.is_file():
+                raise StoreError(
+                    f"store={self.path!r} is not a file (a folder?); pass the path of an "
+                    "hpdeco store such as 'runs/hpdeco.db'"
                 )
             if not read_only:
                 try:
@@ -48,18 +80,46 @@ class SQLiteStore(SQLStore):
                     raise StoreError(
                         f"store={self.path!r}: cannot create its folder ({exc})"
                     ) from None
-        target = f"file:{quote(os.path.abspath(self.path))}?mode=ro" if read_only else self.path
-        try:
-            self._conn = sqlite3.connect(
-                target, timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=read_only
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"store={self.path!r} cannot be opened: {exc}") from None
+        self._conn = self._connect("mode=ro" if read_only else None)
         try:
             self._open()
+        except StoreError as exc:
+            self._conn.close()
+            if not (read_only and self._cannot_open(exc)):
+                raise
+            # A WAL store needs its -shm file beside it; on a read-only mount or folder it
+            # cannot be created, so read the file as an unchanging snapshot instead.
+            self._conn = self._connect("immutable=1")
+            self.snapshot = True
+            try:
+                self._open()
+            except BaseException:
+                self._conn.close()
+                raise
+            pending = os.path.exists(self.path + "-wal")
+            warn(
+                f"store={self.path!r} is in a folder that cannot be written (a read-only "
+                "mount?), so it is read as a snapshot: "
+                + ("the writes still in its -wal file are not seen, nor " if pending else "")
+                + "changes made while it is open; results may be stale"
+            )
         except BaseException:
             self._conn.close()
             raise
+
+    def _connect(self, mode: str | None) -> sqlite3.Connection:
+        """A connection: to the plain path, or read-only through a ``file:`` URI with
+        ``mode`` (``mode=ro``, ``immutable=1``)."""
+        uri = mode is not None and self.path != ":memory:"
+        target = f"file:{quote(os.path.abspath(self.path))}?{mode}" if uri else self.path
+        try:
+            return sqlite3.connect(target, timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=uri)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store={self.path!r} cannot be opened: {exc}") from None
+
+    @staticmethod
+    def _cannot_open(error: StoreError) -> bool:
+        return "unable to open database file" in str(error)
 
     def locator(self) -> str:
         return os.path.abspath(self.path) if self.path != ":memory:" else self.path
@@ -70,12 +130,37 @@ class SQLiteStore(SQLStore):
     def _begin(self) -> None:
         self._run("BEGIN IMMEDIATE")
 
+    def _in_transaction(self) -> bool:
+        # SQLite rolls a transaction back by itself on some errors (a full disk, an I/O
+        # error); a ROLLBACK then fails with "no transaction is active".
+        return self._conn.in_transaction
+
     def _transient(self, error: Exception) -> bool:
         text = str(error).lower()
         return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
     def _is_db_error(self, error: Exception) -> bool:
         return isinstance(error, sqlite3.Error)
+
+    def _explain(self, error: Exception) -> str:
+        code = getattr(error, "sqlite_errorcode", None)
+        code = None if code is None else code & 0xFF  # the primary code of an extended one
+        text = str(error).lower()
+        if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+            return (
+                f"; the disk holding {self.path!r} is full: free disk space, then run again "
+                "(finished trials are kept)"
+            )
+        if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+            return "; the file or its folder is read-only: check their permissions and mount"
+        if self._transient(error):
+            return (
+                "; another process kept the store locked for too long: look for a stuck "
+                "process using it"
+            )
+        if code == sqlite3.SQLITE_IOERR or "i/o error" in text:
+            return "; the disk refused the write: check the disk and the file system"
+        return ""
 
     def _open(self) -> None:
         app_id, version, tables = self._header()
@@ -94,6 +179,12 @@ class SQLiteStore(SQLStore):
             raise StoreError(
                 f"store={self.path!r} was written by a newer hpdeco (schema {version}, this "
                 f"hpdeco reads up to {SCHEMA_VERSION}); upgrade hpdeco to open it"
+            )
+        elif missing := sorted(set(TABLE_NAMES) - set(tables)):
+            raise StoreError(
+                f"store={self.path!r} is marked as an hpdeco store but lacks its tables "
+                f"({', '.join(missing)}): it was damaged or emptied by another program; "
+                "restore it from a copy, or pass another path to start a new store"
             )
         self._run("PRAGMA foreign_keys = ON")
         if not self.read_only:
