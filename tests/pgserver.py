@@ -20,6 +20,11 @@ class MissingServer(RuntimeError):
     """The PostgreSQL server binaries are not installed."""
 
 
+# The one role that must give its password (everyone else is trusted on loopback): for the
+# tests that check a password never shows. Create it with CREATE ROLE ... LOGIN PASSWORD.
+PASSWORD_ROLE = "hpdeco_pw"
+
+
 def bindir() -> str:
     found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
     found.sort(key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
@@ -69,6 +74,11 @@ def throwaway_postgres(max_connections: int = 60) -> Iterator[str]:
             check=True,
             capture_output=True,
         )
+        hba = os.path.join(data, "pg_hba.conf")
+        with open(hba) as f:
+            rules = f.read()
+        with open(hba, "w") as f:  # the first matching line wins
+            f.write(f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{rules}")
         options = (
             f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
             f"-c synchronous_commit=off -c max_connections={max_connections}"
@@ -85,3 +95,18 @@ def throwaway_postgres(max_connections: int = 60) -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def stop(url: str) -> None:
+    """Stop the server of admin ``url`` now (a server going down in the middle of a study);
+    ``throwaway_postgres`` still deletes it afterwards."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        data = conn.execute("SHOW data_directory").fetchone()[0]
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run(
+        [*as_user, f"{bindir()}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"],
+        check=True,
+        capture_output=True,
+    )

@@ -2,24 +2,30 @@
 
 Reported steps refresh it too, but one epoch can outlast the grace period; the thread
 proves the worker alive between them, so only a worker that is really gone is recovered.
+Its connection is its own; one that drops is reopened (the store retries a beat on a fresh
+connection, and a beat that still fails starts the next one from a new store), so a worker
+never looks dead because one connection died.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
-from hpdeco.store.sql import HEARTBEAT_S, SQLStore
+from hpdeco.store import sql
+from hpdeco.store.sql import SQLStore
 
 
 class Heartbeat:
-    """Refreshes ``trial_id``'s heartbeat every ``interval`` seconds, on a connection of its
-    own opened by ``connect`` inside the thread (SQLite connections stay in their thread)."""
+    """Refreshes ``trial_id``'s heartbeat every ``interval`` seconds (default
+    ``sql.HEARTBEAT_S``), on a connection of its own opened by ``connect`` inside the thread
+    (SQLite connections stay in their thread)."""
 
-    def __init__(self, connect: Callable[[], SQLStore], interval: float = HEARTBEAT_S) -> None:
+    def __init__(self, connect: Callable[[], SQLStore], interval: float | None = None) -> None:
         self.trial_id: int | None = None
         self._connect = connect
-        self._interval = interval
+        self._interval = sql.HEARTBEAT_S if interval is None else interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="hpdeco-heartbeat", daemon=True)
         self._thread.start()
@@ -33,7 +39,7 @@ class Heartbeat:
         return cls(store.reopen)
 
     def _beat(self) -> None:
-        store = None
+        store: SQLStore | None = None
         try:
             while not self._stopped.wait(self._interval):
                 trial_id = self.trial_id
@@ -42,12 +48,19 @@ class Heartbeat:
                 try:
                     store = store or self._connect()
                     store.heartbeat([trial_id])
-                except Exception:  # a missed beat is retried at the next interval
-                    continue
+                except Exception:
+                    # A missed beat is retried at the next interval, on a new connection:
+                    # this one may be the reason it failed.
+                    store = _close(store)
         finally:
-            if store is not None:
-                store.close()
+            _close(store)
 
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join(timeout=self._interval + 5)
+
+
+def _close(store: SQLStore | None) -> None:
+    if store is not None:
+        with contextlib.suppress(Exception):  # a dead connection may fail to close; it is gone
+            store.close()

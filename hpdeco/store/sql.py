@@ -4,10 +4,20 @@ A backend supplies the connection, how a write transaction starts (and which err
 worth retrying), and how one study is locked while a trial number or a grid point is
 handed out. Every write is one short transaction; transient lock errors are retried with
 backoff here and never reach the user.
+
+A backend whose connection can drop (PostgreSQL) reopens it, with bounded retries, and
+runs the transaction again. That is safe because a transaction that lost its connection
+before COMMIT was rolled back by the server, and one that lost it during COMMIT is not run
+again until the server says it did not commit (``_committed``): a new trial or an enqueued
+one is never inserted twice, a finished trial never "already ended".
+
+Liveness is read on the database's clock (``_NOW``): every heartbeat and every staleness
+check uses the same clock, so workers whose clocks disagree never misjudge each other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -18,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from hpdeco.errors import HpdecoError, StoreError
+from hpdeco.errors import HpdecoError, StoreError, StudyNotFound
 from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
 
 T = TypeVar("T")
@@ -26,6 +36,8 @@ T = TypeVar("T")
 HEARTBEAT_S = 5.0  # how often a running trial's heartbeat is refreshed
 HEARTBEAT_GRACE_S = 60.0  # a trial on another host with no heartbeat this long is lost
 RETRIES = 8  # attempts at a write transaction that meets a transient lock error
+RECONNECTS = 3  # fresh connections tried for one transaction or read that lost its own
+RECONNECT_S = 30.0  # how long one reconnection keeps trying before the store gives up
 _CHUNK = 500  # trial ids per IN (...) list, well under any variable limit
 
 
@@ -90,8 +102,16 @@ class SQLStore:
     read_only: bool
     _conn: Any
 
+    # The database's clock in seconds since the epoch, as SQL (SQLite: this machine's).
+    _NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+
     def __init__(self) -> None:
         self._beats: dict[int, float] = {}
+        self._writing = False  # a write transaction is open on this connection
+        self._names: dict[int, str] = {}  # study names by id, for "study X was deleted"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path}>"
 
     # -- what a backend provides --------------------------------------------------------------
 
@@ -110,9 +130,38 @@ class SQLStore:
     def _rollback(self) -> None:
         self._run("ROLLBACK")
 
+    def _in_transaction(self) -> bool:
+        """Whether a transaction is open on the connection (one that failed may already
+        have been rolled back by the database, and ROLLBACK would then fail)."""
+        raise NotImplementedError
+
     def _transient(self, error: Exception) -> bool:
         """Whether ``error`` is a lock or serialisation conflict worth retrying."""
         raise NotImplementedError
+
+    def _explain(self, error: Exception) -> str:
+        """What ``error`` means for the user and what to do, as "; ..." (or "")."""
+        return ""
+
+    def _lost(self, error: Exception) -> bool:
+        """Whether ``error`` means the connection itself is gone (and can be reopened)."""
+        return False
+
+    def _new_connection(self) -> None:
+        """Open ``_conn`` afresh (backends whose ``_lost`` can be true)."""
+        raise NotImplementedError
+
+    def _close_connection(self) -> None:
+        self._conn.close()
+
+    def _committed(self) -> bool | None:
+        """After a COMMIT lost with the connection, on a fresh one: whether it committed
+        (None: unknown)."""
+        return None
+
+    def _scrub(self, text: str) -> str:
+        """A driver's error text without the locator's secrets."""
+        return text
 
     def _lock_study(self, study_id: int) -> None:
         """Serialise writers of one study until the transaction ends."""
@@ -130,40 +179,133 @@ class SQLStore:
 
     # -- transactions -------------------------------------------------------------------------
 
-    def _transaction(self, body: Callable[[], T]) -> T:
+    def _transaction(
+        self,
+        body: Callable[[], T],
+        *,
+        study_id: int | None = None,
+        trial_id: int | None = None,
+    ) -> T:
+        """Run ``body`` in one write transaction: retried on lock conflicts, and on a fresh
+        connection when the connection was lost (see the module's docstring). A failure
+        that remains is one StoreError naming its cause, or StudyNotFound when ``study_id``
+        (or ``trial_id``'s study) was deleted meanwhile."""
         if self.read_only:
             raise StoreError(f"store={self.path!r} was opened read-only")
         delay = 0.01
-        for attempt in range(RETRIES):
+        attempt = reconnects = 0
+        while True:
+            phase = "begin"
+            self._writing = True
             try:
                 self._begin()
-            except Exception as exc:
-                if self._transient(exc) and attempt < RETRIES - 1:
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 1.0)
-                    continue
-                raise StoreError(
-                    f"store={self.path!r}: could not start a write ({exc}); another process "
-                    "holds it, or the disk refuses writes"
-                ) from None
-            try:
+                phase = "body"
                 result = body()
+                phase = "commit"
                 self._commit()
+                self._writing = False
                 return result
             except BaseException as exc:
+                self._writing = False
+                self._abandon()
+                if not isinstance(exc, Exception) or isinstance(exc, HpdecoError):
+                    raise  # an interrupt, AllTaken, StudyNotFound...: not the store's failure
+                error = exc
+            if self._lost(error):
+                if reconnects == RECONNECTS:
+                    raise self._lost_again(error) from None
+                reconnects += 1
+                self._reconnect(error)
+                if phase == "commit":
+                    committed = self._committed()
+                    if committed:
+                        return result
+                    if committed is None:
+                        raise StoreError(
+                            f"store={self.path!r}: the connection was lost while a write was "
+                            f"committing ({self._scrub(str(error).strip())}) and the server "
+                            "cannot tell whether it was kept; look at the study "
+                            "(`hpdeco trials`) before running the search again"
+                        ) from None
+                continue  # the transaction did not happen: run it again
+            if self._transient(error) and attempt < RETRIES - 1:
+                attempt += 1
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
+                continue
+            if not self._is_db_error(error):
+                raise error
+            self._check_study(study_id, trial_id)
+            cause = self._scrub(str(error).strip())
+            if phase == "begin":
+                raise StoreError(
+                    f"store={self.path!r}: could not start a write ({cause}){self._explain(error)}"
+                ) from None
+            raise StoreError(
+                f"store={self.path!r}: a write failed ({cause}){self._explain(error)}"
+            ) from None
+
+    def _abandon(self) -> None:
+        """Roll back what a failed transaction left open, if anything: a rollback that
+        fails (the database already rolled back, the connection is gone) must never hide
+        the error that made the transaction fail."""
+        with contextlib.suppress(Exception):  # the original error is the one to report
+            if self._in_transaction():
                 self._rollback()
-                if isinstance(exc, Exception) and self._transient(exc) and attempt < RETRIES - 1:
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 1.0)
-                    continue
-                if (
-                    isinstance(exc, Exception)
-                    and not isinstance(exc, StoreError)
-                    and (self._is_db_error(exc))
-                ):
-                    raise StoreError(f"store={self.path!r}: a write failed ({exc})") from None
-                raise
-        raise AssertionError("unreachable")
+
+    def _reconnect(self, cause: Exception) -> None:
+        """Replace a lost connection, trying for ``RECONNECT_S`` seconds with backoff;
+        then one StoreError naming the server and both causes."""
+        self._close_connection()
+        deadline = time.monotonic() + RECONNECT_S
+        delay = 0.05
+        while True:
+            try:
+                self._new_connection()
+                return
+            except Exception as exc:
+                if not self._is_db_error(exc) or time.monotonic() + delay > deadline:
+                    raise StoreError(
+                        f"store={self.path!r}: lost the connection to the database server "
+                        f"({self._scrub(str(cause).strip())}) and could not reconnect within "
+                        f"{RECONNECT_S:g} s ({self._scrub(' '.join(str(exc).split()))}); check "
+                        "that the server is running and reachable, then run the search again "
+                        "(finished trials are kept)"
+                    ) from None
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+
+    def _lost_again(self, error: Exception) -> StoreError:
+        return StoreError(
+            f"store={self.path!r}: the connection to the database server was lost "
+            f"{RECONNECTS + 1} times in a row ({self._scrub(str(error).strip())}); check the "
+            "server's log (is something terminating sessions?), then run the search again"
+        )
+
+    def _deleted(self, study_id: int | None) -> str:
+        name = self._names.get(study_id) if study_id is not None else None
+        which = f"study {name!r}" if name is not None else "the study"
+        return (
+            f"{which} was deleted from store={self.path!r} while this worker was running it "
+            "(`hpdeco delete`?), with all its trials; this worker stops. Run the search again "
+            "to start the study afresh"
+        )
+
+    def _check_study(self, study_id: int | None, trial_id: int | None) -> None:
+        """Raise StudyNotFound if the study (or the trial, which only goes with its study)
+        is no longer in the store: a write failed on a foreign key for that reason."""
+        try:
+            if study_id is not None:
+                sql, key = "SELECT 1 FROM studies WHERE id = ?", study_id
+            elif trial_id is not None:
+                sql, key = "SELECT 1 FROM trials WHERE id = ?", trial_id
+            else:
+                return
+            gone = self._run(sql, (key,)).fetchone() is None
+        except Exception:  # the original error says more than a failed look-up
+            return
+        if gone:
+            raise StudyNotFound(self._deleted(study_id))
 
     def _is_db_error(self, error: Exception) -> bool:
         return False
@@ -172,8 +314,8 @@ class SQLStore:
 
     _STUDY_COLUMNS = "id, name, objective, direction, space, settings, created_at"
 
-    @staticmethod
-    def _study_row(row: Sequence[Any]) -> StudyRow:
+    def _study_row(self, row: Sequence[Any]) -> StudyRow:
+        self._names[row[0]] = row[1]
         return StudyRow(
             row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6]
         )
@@ -222,7 +364,8 @@ class SQLStore:
         self._transaction(
             lambda: self._run(
                 "UPDATE studies SET space = ? WHERE id = ?", (dumps(dict(space)), study_id)
-            )
+            ),
+            study_id=study_id,
         )
 
     # -- trials -------------------------------------------------------------------------------
@@ -244,7 +387,7 @@ class SQLStore:
             )
             return int(number)
 
-        return self._transaction(add)
+        return self._transaction(add, study_id=study_id)
 
     def _next_number(self, study_id: int) -> int:
         (number,) = self._run(
@@ -275,7 +418,7 @@ class SQLStore:
                 ).fetchone()
                 if taken >= max_trials:
                     return None
-            now = time.time()
+            now = time.time()  # started_at: when, as this worker saw it (not for liveness)
             waiting = self._run(
                 "SELECT id, number FROM trials WHERE study_id = ? AND state = 'WAITING'"
                 " ORDER BY number LIMIT 1",
@@ -285,8 +428,8 @@ class SQLStore:
                 trial_id, number = waiting
                 self._run(
                     "UPDATE trials SET state = 'RUNNING', started_at = ?, host = ?, pid = ?,"
-                    " heartbeat_at = ? WHERE id = ?",
-                    (now, HOST, os.getpid(), now, trial_id),
+                    f" heartbeat_at = {self._NOW} WHERE id = ?",
+                    (now, HOST, os.getpid(), trial_id),
                 )
                 rows = self._run(
                     "SELECT name, value FROM params WHERE trial_id = ? ORDER BY position",
@@ -299,8 +442,8 @@ class SQLStore:
             number = self._next_number(study_id)
             (trial_id,) = self._run(
                 "INSERT INTO trials (study_id, number, state, started_at, host, pid,"
-                " heartbeat_at) VALUES (?, ?, 'RUNNING', ?, ?, ?, ?) RETURNING id",
-                (study_id, number, now, HOST, os.getpid(), now),
+                f" heartbeat_at) VALUES (?, ?, 'RUNNING', ?, ?, ?, {self._NOW}) RETURNING id",
+                (study_id, number, now, HOST, os.getpid()),
             ).fetchone()
             self._run_many(
                 "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)",
@@ -308,7 +451,7 @@ class SQLStore:
             )
             return Claim(int(trial_id), number, dict(planned))
 
-        return self._transaction(claim)
+        return self._transaction(claim, study_id=study_id)
 
     def set_param(self, trial_id: int, position: int, name: str, value: Any) -> None:
         self._transaction(
@@ -316,7 +459,8 @@ class SQLStore:
                 "INSERT INTO params (trial_id, position, name, value) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (trial_id, name) DO UPDATE SET value = excluded.value",
                 (trial_id, position, name, dumps(value)),
-            )
+            ),
+            trial_id=trial_id,
         )
 
     def claim_params(
@@ -340,7 +484,7 @@ class SQLStore:
             )
             return chosen
 
-        return self._transaction(claim)
+        return self._transaction(claim, study_id=study_id)
 
     def record(self, trial_id: int, study_id: int, step: int, metrics: Mapping[str, float]) -> None:
         """Store one step's metrics; a step already stored for a metric keeps its first value."""
@@ -354,9 +498,9 @@ class SQLStore:
                 [(trial_id, study_id, k, step, _metric(v), now) for k, v in metrics.items()],
             )
             if beat:
-                self._run("UPDATE trials SET heartbeat_at = ? WHERE id = ?", (now, trial_id))
+                self._run(f"UPDATE trials SET heartbeat_at = {self._NOW} WHERE id = ?", (trial_id,))
 
-        self._transaction(write)
+        self._transaction(write, study_id=study_id)
         if beat:
             self._beats[trial_id] = now
 
@@ -365,12 +509,12 @@ class SQLStore:
         ids = list(trial_ids)
         if not ids:
             return
-        now = time.time()
         marks = ",".join("?" * len(ids))
         self._transaction(
             lambda: self._run(
-                f"UPDATE trials SET heartbeat_at = ? WHERE id IN ({marks}) AND state = 'RUNNING'",
-                (now, *ids),
+                f"UPDATE trials SET heartbeat_at = {self._NOW}"
+                f" WHERE id IN ({marks}) AND state = 'RUNNING'",
+                ids,
             )
         )
 
@@ -384,7 +528,8 @@ class SQLStore:
         reason: str | None,
         traceback: str | None,
     ) -> bool:
-        """End a RUNNING trial; False if it had already been ended (e.g. recovered as lost)."""
+        """End a RUNNING trial; False if it had already been ended (e.g. recovered as lost).
+        Raises StudyNotFound if the study was deleted meanwhile."""
 
         def finish() -> bool:
             self._lock_study(study_id)
@@ -394,26 +539,33 @@ class SQLStore:
                 " FROM trials WHERE study_id = ?) WHERE id = ? AND state = 'RUNNING'",
                 (state.value, value, last_step, reason, traceback, time.time(), study_id, trial_id),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount == 1:
+                return True
+            if self._run("SELECT 1 FROM trials WHERE id = ?", (trial_id,)).fetchone() is None:
+                raise StudyNotFound(self._deleted(study_id))  # not "ended elsewhere"
+            return False
 
         self._beats.pop(trial_id, None)
-        return self._transaction(finish)
+        return self._transaction(finish, study_id=study_id)
 
     def recover_lost(self, study_id: int, grace: float = HEARTBEAT_GRACE_S) -> list[TrialRecord]:
         """Mark FAIL (worker lost) the RUNNING trials whose worker is gone: at once when it
         ran on this host and its process no longer exists, otherwise after ``grace`` seconds
-        without a heartbeat. Returns them, parameters and reported steps kept."""
-        now = time.time()
+        without a heartbeat. Returns them, parameters and reported steps kept.
+
+        A live process with the trial's pid on this host proves nothing (containers reuse
+        pids: every worker may be pid 1 on the same host name), so such a trial is judged
+        by its heartbeat too. The heartbeat's age is measured on the database's clock, the
+        one every heartbeat was written with, so no two hosts' clocks are ever compared."""
         rows = self._run(
-            "SELECT id, number, host, pid, heartbeat_at FROM trials"
+            f"SELECT id, host, pid, {self._NOW} - heartbeat_at FROM trials"
             " WHERE study_id = ? AND state = 'RUNNING'",
             (study_id,),
         ).fetchall()
         lost = [
             trial_id
-            for trial_id, _, host, pid, beat in rows
-            if (host == HOST and (pid is None or not pid_alive(pid)))
-            or (host != HOST and (beat is None or now - beat > grace))
+            for trial_id, host, pid, age in rows
+            if (host == HOST and (pid is None or not pid_alive(pid))) or age is None or age > grace
         ]
         recovered = [
             trial_id
