@@ -362,6 +362,17 @@ def test_load_study_reads_and_errors_clearly(store: str, tmp_path) -> None:
 
 
 def test_import_hpdeco_stays_light() -> None:
-    code = "import sys, hpdeco; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    heavy = ("keras", "tensorflow", "scipy")  # scipy: only the samplers that use it import it
+    code = f"import sys, hpdeco; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.strip() == "[]"
+
+
+def test_samplers_are_imported_when_first_used() -> None:
+    code = (
+        "import sys, hpdeco.samplers as s; a = 'scipy' in sys.modules; "
+        "s.resolve_sampler('gp', seed=0); print(a, 'scipy' in sys.modules, s.TPESampler)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[:2] == ["False", "True"]
+    assert "TPESampler" in out.stdout

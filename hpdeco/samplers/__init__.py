@@ -13,15 +13,11 @@ finished trials, ``trial.study.direction`` which way is better::
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hpdeco.errors import ConfigError
-from hpdeco.samplers.gp import GPSampler
-from hpdeco.samplers.grid import GridSampler
-from hpdeco.samplers.random import RandomSampler
-from hpdeco.samplers.sobol import SobolSampler
-from hpdeco.samplers.tpe import TPESampler
 from hpdeco.space import Param
 
 if TYPE_CHECKING:
@@ -46,12 +42,34 @@ class FunctionSampler:
         return getattr(self.function, "__qualname__", repr(self.function))
 
 
+# Where each sampler lives: imported on first use, so `import hpdeco` (and every `hpdeco`
+# command) does not pay for scipy's optimisers, which only the GP sampler needs.
+_CLASSES = {
+    "GPSampler": "hpdeco.samplers.gp",
+    "GridSampler": "hpdeco.samplers.grid",
+    "RandomSampler": "hpdeco.samplers.random",
+    "SobolSampler": "hpdeco.samplers.sobol",
+    "TPESampler": "hpdeco.samplers.tpe",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _CLASSES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hpdeco.samplers' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def _seeded(cls: str) -> Callable[[int | None], Sampler]:
+    return lambda seed: __getattr__(cls)(seed=seed)
+
+
 SAMPLERS: dict[str, Callable[..., Sampler]] = {
-    "random": lambda seed: RandomSampler(seed=seed),
-    "grid": lambda seed: GridSampler(),
-    "sobol": lambda seed: SobolSampler(seed=seed),
-    "tpe": lambda seed: TPESampler(seed=seed),
-    "gp": lambda seed: GPSampler(seed=seed),
+    "random": _seeded("RandomSampler"),
+    "grid": lambda seed: __getattr__("GridSampler")(),
+    "sobol": _seeded("SobolSampler"),
+    "tpe": _seeded("TPESampler"),
+    "gp": _seeded("GPSampler"),
 }
 DEFAULT_SAMPLER = "tpe"
 
@@ -84,8 +102,11 @@ __all__ = [
     "DEFAULT_SAMPLER",
     "SAMPLERS",
     "FunctionSampler",
+    "GPSampler",
     "GridSampler",
     "RandomSampler",
     "Sampler",
+    "SobolSampler",
+    "TPESampler",
     "resolve_sampler",
 ]
