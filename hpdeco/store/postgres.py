@@ -158,6 +158,7 @@ def redact(text: str) -> str:
     url = _url_scheme(text)
     if url is not None:
         scheme, rest = url
+        scheme = "postgresql" if scheme in _SCHEMES else scheme
         user, _, where, pairs = _url_parts(rest)
         shown = [f"{quote(k)}={quote(v)}" for k, v in pairs if not _SECRET_KEY.search(k)]
         query = "?" + "&".join(shown) if shown else ""
