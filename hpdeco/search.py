@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import math
 import os
@@ -18,13 +17,15 @@ from typing import Any
 
 from hpdeco.errors import (
     ConfigError,
-    ConsecutiveFailures,
     ObjectiveError,
     TrialPruned,
     UsageError,
     warn,
 )
+from hpdeco.failures import FailureStreak
+from hpdeco.memory import KerasMemory
 from hpdeco.objective import infer_direction
+from hpdeco.progress import Progress, stop_line
 from hpdeco.pruners import Pruner, resolve_pruner
 from hpdeco.samplers import Sampler, resolve_sampler
 from hpdeco.space import Param, current_trial, in_flight
@@ -128,8 +129,8 @@ class Search:
         self.retries = retries
         _positive("max_consecutive_failures", max_consecutive_failures, int, "int")
         self.max_consecutive_failures = max_consecutive_failures
-        self._failures_in_a_row: list[Trial] = []
-        self._ran_last: Trial | None = None
+        self._streak = FailureStreak(max_consecutive_failures)
+        self._warned_empty = False
         self._budget = max_trials  # max_trials plus the earlier runs' rerun failures
         self._ran = 0  # trials this search ran
         self._previous_sigterm: Any = None
@@ -153,10 +154,10 @@ class Search:
         self._active: Trial | None = None
         self._token: Any = None
         self._iterating = False
-        self._bar: Any = None
+        self._progress: Progress | None = None
         self._heartbeat: Heartbeat | None = None
         self._started_at = 0.0
-        self._gc_frozen = False  # this search called gc.freeze() (see _leave)
+        self._memory = KerasMemory()
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -278,23 +279,20 @@ class Search:
                 )
                 suppress = True
             self._leave(exc)
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
-        if self._gc_frozen:
-            gc.unfreeze()
-            self._gc_frozen = False
+        self._memory.release()
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
-        if isinstance(exc, KeyboardInterrupt) and self._study is not None:
-            self._say(
-                f"interrupted after {self._ran} trials this run; run the same command again "
-                "to go on (the interrupted trial runs first)"
-            )
+        if self._progress is not None:
+            if isinstance(exc, KeyboardInterrupt):
+                self._progress.say(
+                    f"interrupted after {self._ran} trials this run; run the same command "
+                    "again to go on (the interrupted trial runs first)"
+                )
+            self._progress.close()
         if isinstance(exc, Terminated):
             raise SystemExit(128 + signal.SIGTERM) from None  # exit as SIGTERM asked
         return suppress
@@ -314,16 +312,33 @@ class Search:
 
     def _trials(self) -> Iterator[Trial]:
         study = self.study
-        self._open_bar()
+        self._progress = Progress(study, verbose=self.verbose, total=self.max_trials)
+        self._progress.open(self._counted(finished_only=True))
         while True:
             trial = self._next_trial(study)
             if trial is None:
-                self._say_why_stopped()
+                self.stop_message = stop_line(
+                    study,
+                    because=self.stopped_because,
+                    ran=self._ran,
+                    counted=self._counted(),
+                    max_trials=self.max_trials,
+                    timeout=self.timeout,
+                )
+                self._progress.say(self.stop_message)
                 return
             self._enter(trial)
             yield trial
             self._leave(None)
-            self._check_failures()
+            self._streak.ended(trial, _record(study, trial.number))
+
+    def _counted(self, *, finished_only: bool = False) -> int:
+        """Trials that use up max_trials: all but the earlier runs' rerun failures."""
+        counts = self.study.store.count(self.study.id)
+        counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        if not finished_only:
+            counted += (TrialState.RUNNING,)
+        return sum(counts.get(state, 0) for state in counted) - len(self.study.rerun)
 
     def _next_trial(self, study: Study) -> Trial | None:
         if self.timeout is not None and time.monotonic() - self._started_at >= self.timeout:
@@ -378,14 +393,13 @@ class Search:
         self._active = trial
         self._token = current_trial.set(trial)
         in_flight.append(trial)
-        if self._bar is not None:
-            self._bar.set_postfix_str(self._postfix(trial.number), refresh=False)
+        if self._progress is not None:
+            self._progress.started(trial)
 
     def _leave(self, error: BaseException | None) -> None:
         trial = self._active
         assert trial is not None
         self._active = None
-        self._ran_last = trial
         self._ran += 1
         try:
             if trial in in_flight:
@@ -405,156 +419,25 @@ class Search:
             except ValueError:  # reset from another context (e.g. a generator closed late)
                 current_trial.set(None)
             if trial.uses_keras:
-                _free_keras_memory()
-                if not self._gc_frozen and gc.get_freeze_count() == 0:
-                    # Freeze what survived the first trial (TensorFlow's ~400k objects): the
-                    # collection after each later trial skips them (0.4 s -> 0.01 s a trial).
-                    gc.freeze()
-                    self._gc_frozen = True
-        if self._bar is not None:
-            self._bar.set_postfix_str(self._postfix(None), refresh=False)
-            self._bar.update(1)
-        if self.verbose >= 2 or (self.verbose and trial.state is TrialState.FAIL):
-            self._log(trial)
+                self._memory.after_trial()
+        if self._progress is not None:
+            self._progress.ended(trial)
         self._check_drew_nothing(trial)
 
     def _check_drew_nothing(self, trial: Trial) -> None:
         """Warn once when a trial ended without drawing any parameter the space lists: the
         search would repeat one configuration (an hp.* call in a default argument, say,
         runs once when the function is defined)."""
-        if trial.params or trial.state is TrialState.FAIL or getattr(self, "_warned_empty", 0):
+        if trial.params or trial.state is TrialState.FAIL or self._warned_empty:
             return
         listed = [n for n, p in self.study.space.items() if p.kind != "fixed"]
         if listed:
-            self._warned_empty = 1
+            self._warned_empty = True
             warn(
                 f"trial {trial.number} drew no hyperparameter, though the space lists "
                 f"{', '.join(map(repr, listed))}: is each hp.* call reached while the trial "
                 "runs? (one in a default argument runs once, when the function is defined)"
             )
-
-    def _check_failures(self) -> None:
-        """Stop after ``max_consecutive_failures`` trials in a row failed with an error (a
-        diverged trial neither counts nor breaks the run)."""
-        trial = self._ran_last
-        if trial is None or self.max_consecutive_failures is None:
-            return
-        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-            self._failures_in_a_row.clear()
-            return
-        record = next((r for r in reversed(self.study.finished) if r.number == trial.number), None)
-        if trial.state is not TrialState.FAIL or record is None or record.diverged:
-            return
-        self._failures_in_a_row.append(trial)
-        failed = self._failures_in_a_row
-        if len(failed) < self.max_consecutive_failures:
-            return
-        self.stopped_because = "consecutive failures"
-        shown = "" if trial.error is not None else f"\n{record.traceback or ''}"
-        raise ConsecutiveFailures(
-            f"{len(failed)} trials in a row failed (trials "
-            f"{', '.join(str(t.number) for t in failed)}), the last with: {record.reason}; "
-            "fix the error and run the same command again: failed trials do not use up the "
-            "study (max_consecutive_failures= sets how many are allowed, None never stops)"
-            + shown.rstrip()
-        ) from trial.error
-
-    # -- progress -----------------------------------------------------------------------------
-
-    def _say_why_stopped(self) -> None:
-        """One line at the end of the loop: why the search stopped, and how to go on."""
-        name, ran = self.study.name, self._ran
-        because = self.stopped_because
-        if because == "max_trials":
-            counted = self._counted()
-            if ran == 0:
-                text = (
-                    f"nothing to do: study {name!r} already has {counted} trials of "
-                    f"max_trials={self.max_trials}; raise max_trials to run more"
-                )
-            else:
-                text = (
-                    f"stopped after {ran} trials this run: study {name!r} has {counted} of "
-                    f"max_trials={self.max_trials}; raise max_trials to run more"
-                )
-        elif because == "timeout":
-            text = (
-                f"stopped after {ran} trials this run: timeout={self.timeout:g}s reached; run "
-                "again to go on (the study resumes) or raise timeout"
-            )
-        else:
-            text = (
-                f"stopped after {ran} trials this run: {because} in study {name!r} (each "
-                "configuration was tried); widen the space or start a new study= to go on"
-            )
-        self.stop_message = text
-        self._say(text)
-
-    def _counted(self) -> int:
-        """Trials that use up max_trials: all but the earlier runs' rerun failures."""
-        counts = self.study.store.count(self.study.id)
-        taken = sum(n for state, n in counts.items() if state is not TrialState.WAITING)
-        return taken - len(self.study.rerun)
-
-    def _say(self, text: str) -> None:
-        if not self.verbose:
-            return
-        if logger.hasHandlers():
-            logger.info("%s", text)
-            return
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-        print(f"hpdeco: {text}", file=sys.stderr)
-
-    def _open_bar(self) -> None:
-        if not self.verbose:
-            return
-        from tqdm.auto import tqdm
-
-        counts = self.study.store.count(self.study.id)
-        done = sum(n for state, n in counts.items() if state.is_finished)
-        done -= len(self.study.rerun)
-        self._bar = tqdm(
-            total=self.max_trials,
-            initial=done,
-            desc=f"hpdeco {self.study.name}",
-            unit="trial",
-            dynamic_ncols=True,
-            file=sys.stderr,
-        )
-        self._bar.set_postfix_str(self._postfix(None), refresh=False)
-
-    def _postfix(self, running: int | None) -> str:
-        best = self.study.best
-        text = "best=-" if best is None else f"best={best.value:.4g} (#{best.number})"
-        ended = [r.state for r in self.study.finished]
-        text += f" pruned={ended.count(TrialState.PRUNED)} failed={ended.count(TrialState.FAIL)}"
-        return text if running is None else f"{text} trial=#{running}"
-
-    def _log(self, trial: Trial) -> None:
-        """One line per finished trial: state, value and step, duration, parameters."""
-        record = next((r for r in reversed(self.study.finished) if r.number == trial.number), None)
-        value = record.value if record is not None else trial.value
-        shown = "" if value is None else f" {self.objective}={value:.6g}"
-        if record is not None and value is not None:
-            step = record.best_step if record.best_step is not None else record.last_step
-            shown += "" if step is None else f" at step {step}"
-        if record is not None and record.reason:
-            shown += f" ({record.reason})"
-        if record is not None and record.duration is not None:
-            shown += f", {record.duration:.1f}s"
-        best = self.study.best
-        if best is not None and best.number == trial.number:
-            shown += ", new best"
-        level = logging.WARNING if trial.state is TrialState.FAIL else logging.INFO
-        line = f"trial {trial.number} {trial.state.value}{shown} {dict(trial.params)}"
-        if logger.hasHandlers():
-            logger.log(level, "%s", line)
-        else:  # logging is not configured: print it, above the progress bar
-            from tqdm.auto import tqdm
-
-            tqdm.write(f"hpdeco: {line}", file=sys.stderr)
 
     # -- results ------------------------------------------------------------------------------
 
@@ -621,6 +504,7 @@ class Search:
 
 
 search = Search
+"""``hpdeco.search(...)`` starts a search; see :class:`Search` for the options."""
 
 
 def _storable(value: Any) -> bool:
@@ -629,14 +513,5 @@ def _storable(value: Any) -> bool:
     return isinstance(value, (int, str, bool))
 
 
-"""``hpdeco.search(...)`` starts a search; see :class:`Search` for the options."""
-
-
-def _free_keras_memory() -> None:
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        try:
-            keras.backend.clear_session(free_memory=False)  # one collection (below), not two
-        except TypeError:  # a Keras without free_memory=
-            keras.backend.clear_session()
-    gc.collect()
+def _record(study: Study, number: int) -> TrialRecord | None:
+    return next((r for r in reversed(study.finished) if r.number == number), None)

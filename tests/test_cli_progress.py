@@ -44,8 +44,13 @@ def run(tmp_path: Path, verbose: int) -> subprocess.CompletedProcess[str]:
 def test_the_bar_counts_finished_pruned_and_failed(tmp_path: Path) -> None:
     done = run(tmp_path, 1)
     assert done.returncode == 0, done.stderr
-    final = done.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    lines = done.stderr.replace("\r", "\n").strip().splitlines()
+    final = [ln for ln in lines if "trial/s" in ln][-1]  # the bar's last state
     assert "4/4" in final and "pruned=1 failed=1" in final and "best=" in final
+    assert lines[-1] == (  # then one line says why the search stopped
+        "hpdeco: stopped after 4 trials this run: study 'p' has 4 of max_trials=4; "
+        "raise max_trials to run more"
+    )
     # verbose=1 logs failures only
     assert "hpdeco: trial 1 FAIL (ValueError: bad batch)" in done.stderr
     assert "trial 0 COMPLETE" not in done.stderr
@@ -84,6 +89,7 @@ def test_the_lines_go_through_the_hpdeco_logger(
                     raise RuntimeError("out of memory")
                 trial.report(hp.Float("x", 0.0, 1.0), step=1)
     records = [r for r in caplog.records if r.name == "hpdeco"]
-    assert [r.levelno for r in records] == [logging.INFO, logging.WARNING]
+    assert [r.levelno for r in records] == [logging.INFO, logging.WARNING, logging.INFO]
     assert records[0].getMessage().startswith("trial 0 COMPLETE loss=")
     assert records[1].getMessage().startswith("trial 1 FAIL (RuntimeError: out of memory)")
+    assert records[2].getMessage().startswith("stopped after 2 trials this run")
