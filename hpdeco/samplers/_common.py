@@ -1,18 +1,21 @@
 """Pieces shared by the model-based samplers (sobol, tpe, gp): seeds, per-trial random
 generators, how a parameter is encoded on the unit interval, scrambled Sobol' points, and
-steering away from configurations that were already tried."""
+the finished trials as columns for the models, and steering away from configurations that
+were already tried."""
 
 from __future__ import annotations
 
+import math
 import random
 import warnings
-import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hpdeco.samplers.tree import ConfigTree
 from hpdeco.space import Param
+from hpdeco.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
 
 # A stepped parameter with more values than this is modelled as continuous.
 MAX_DISCRETE = 1000
+# How a finished trial counts for the models: a value at the end, a value where it was
+# pruned, or none (failed, or not finite).
+COMPLETE, PRUNED, BAD = 0, 1, 2
 
 
 def new_seed(seed: int | None) -> int:
@@ -30,11 +36,6 @@ def new_seed(seed: int | None) -> int:
 def trial_rng(seed: int, number: int, salt: int = 0) -> np.random.Generator:
     """The generator of trial ``number``: the same seed and trial give the same draws."""
     return np.random.default_rng([seed, number, salt])
-
-
-def name_key(name: str) -> int:
-    """A stable integer for a parameter name (Python's ``hash`` changes between runs)."""
-    return zlib.crc32(name.encode("utf-8"))
 
 
 def searchable(space: dict[str, Param]) -> list[str]:
@@ -82,6 +83,57 @@ class Encoding:
         if self.kind == "continuous":
             return 0.0
         return -float(np.log(self.cells))
+
+
+class History:
+    """The finished trials as columns of codes (NaN where a trial lacks the parameter),
+    extended incrementally as trials finish; rebuilt only when the space changes."""
+
+    def __init__(self) -> None:
+        self.space: dict[str, Param] = {}
+        self.encodings: dict[str, Encoding] = {}
+        self.columns: dict[str, list[float]] = {}
+        self.group: list[int] = []
+        self.step: list[float] = []
+        self.loss: list[float] = []
+        self.seen = 0
+
+    def update(self, study: Study) -> None:
+        if study.space != self.space:
+            self.__init__()  # type: ignore[misc]
+            self.space = dict(study.space)
+            self.encodings = {n: Encoding(self.space[n]) for n in searchable(self.space)}
+            self.columns = {n: [] for n in self.encodings}
+        sign = 1.0 if study.direction == "min" else -1.0
+        for record in study.finished[self.seen :]:
+            self.add(record, sign)
+        self.seen = len(study.finished)
+
+    def add(self, record: TrialRecord, sign: float) -> None:
+        value = record.value
+        finite = value is not None and math.isfinite(value)
+        if record.state is TrialState.COMPLETE and finite:
+            group, step = COMPLETE, 0.0
+        elif record.state is TrialState.PRUNED and finite:
+            group, step = PRUNED, float(record.last_step or 0)
+        else:
+            group, step = BAD, 0.0
+        self.group.append(group)
+        self.step.append(step)
+        self.loss.append(sign * value if finite else math.inf)  # type: ignore[operator]
+        for name, column in self.columns.items():
+            column.append(self.code(name, record.params))
+
+    def code(self, name: str, params: Any) -> float:
+        encoding = self.encodings[name]
+        if name not in params or not encoding.param.contains(params[name]):
+            return math.nan
+        return encoding.code(params[name])
+
+    @property
+    def ranked(self) -> int:
+        """Trials with a value (complete, or pruned at some step)."""
+        return len(self.group) - self.group.count(BAD)
 
 
 class SobolPoints:
@@ -139,6 +191,12 @@ class Repeats:
         if node is None or not node.child_done(value):
             return None
         return self.tree.open_values(node, param) or None
+
+    def steer(self, param: Param, trial: Trial, value: Any, pick: Callable[[int], int]) -> Any:
+        """``value``, or, when it leads only to configurations already tried, one of the
+        values that still lead to untried ones (``pick(n)`` chooses an index below n)."""
+        others = self.alternatives(param, trial, value)
+        return others[pick(len(others))] if others else value
 
     def exhausted(self, study: Study) -> bool:
         self.tree.update(study)

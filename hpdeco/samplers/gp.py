@@ -36,8 +36,15 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from hpdeco.errors import ConfigError
-from hpdeco.samplers._common import Encoding, Repeats, SobolPoints, new_seed, trial_rng
-from hpdeco.samplers.tpe import _COMPLETE, _History
+from hpdeco.samplers._common import (
+    COMPLETE,
+    Encoding,
+    History,
+    Repeats,
+    SobolPoints,
+    new_seed,
+    trial_rng,
+)
 from hpdeco.space import Param
 
 if TYPE_CHECKING:
@@ -273,7 +280,7 @@ class GPSampler:
         self.n_candidates = n_candidates
         self.n_restarts = n_restarts
         self.max_modelled = max_modelled
-        self._history = _History()
+        self._history = History()
         self._sobol = SobolPoints(self.seed)
         self._repeats = Repeats()
         self._theta: np.ndarray | None = None
@@ -291,10 +298,7 @@ class GPSampler:
                 value = param.from_unit(float(rng.random()))
             else:
                 value = encoding.value(code)
-        others = self._repeats.alternatives(param, trial, value)
-        if others:
-            value = others[int(rng.integers(len(others)))]
-        return value
+        return self._repeats.steer(param, trial, value, lambda n: int(rng.integers(n)))
 
     def exhausted(self, study: Study) -> bool:
         return self._repeats.exhausted(study)
@@ -309,7 +313,7 @@ class GPSampler:
         rng = trial_rng(self.seed, trial.number)
         history = self._history
         history.update(trial.study)
-        complete = history.group.count(_COMPLETE)
+        complete = history.group.count(COMPLETE)
         proposal = None
         if complete >= max(self.n_startup_trials, 2) and history.encodings:
             running = self._running(trial)
@@ -325,10 +329,10 @@ class GPSampler:
             return []
         return [p for n, p in read(trial.study.id).items() if n != trial.number]
 
-    def _optimise(self, history: _History, running: list[dict[str, Any]], rng: Any) -> dict:
+    def _optimise(self, history: History, running: list[dict[str, Any]], rng: Any) -> dict:
         layout = _Layout(history.encodings)
         loss = np.array(history.loss)
-        complete = np.array(history.group) == _COMPLETE
+        complete = np.array(history.group) == COMPLETE
         worst = float(loss[complete].max())
         y = np.where(complete, loss, worst)  # pruned and failed: the worst value seen
         columns = {name: np.array(col, dtype=float) for name, col in history.columns.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.samplers.tree import ConfigTree
+from hpdeco.samplers._common import Repeats
 from hpdeco.space import Param
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class RandomSampler:
 
     def __init__(self, *, seed: int | None = None) -> None:
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**63)
-        self._tree = ConfigTree()
+        self._repeats = Repeats()
         self._rng_for: tuple[int, random.Random] | None = None
 
     def _rng(self, trial: Trial) -> random.Random:
@@ -34,17 +34,10 @@ class RandomSampler:
 
     def suggest(self, param: Param, trial: Trial) -> Any:
         rng = self._rng(trial)
-        value = param.from_unit(rng.random())
-        self._tree.update(trial.study)
-        node = self._tree.node(trial.params)
-        if node is None or not node.child_done(value):
-            return value
-        candidates = self._tree.open_values(node, param)
-        return candidates[rng.randrange(len(candidates))] if candidates else value
+        return self._repeats.steer(param, trial, param.from_unit(rng.random()), rng.randrange)
 
     def exhausted(self, study: Study) -> bool:
-        self._tree.update(study)
-        return self._tree.exhausted
+        return self._repeats.exhausted(study)
 
     def __repr__(self) -> str:
         return f"RandomSampler(seed={self.seed})"

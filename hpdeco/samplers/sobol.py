@@ -39,10 +39,7 @@ class SobolSampler:
         rng = self._rng(trial)
         u = self._points.point(trial).get(param.name)
         value = param.from_unit(float(rng.random()) if u is None else u)
-        others = self._repeats.alternatives(param, trial, value)
-        if others:
-            value = others[int(rng.integers(len(others)))]
-        return value
+        return self._repeats.steer(param, trial, value, lambda n: int(rng.integers(n)))
 
     def exhausted(self, study: Study) -> bool:
         return self._repeats.exhausted(study)

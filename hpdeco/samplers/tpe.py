@@ -42,22 +42,21 @@ from scipy.special import ndtr, ndtri
 
 from hpdeco.errors import ConfigError
 from hpdeco.samplers._common import (
+    BAD,
     Encoding,
+    History,
     Repeats,
     SobolPoints,
     new_seed,
-    searchable,
     trial_rng,
 )
 from hpdeco.space import Param
-from hpdeco.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
     from hpdeco.trial import Trial
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_COMPLETE, _PRUNED, _BAD = 0, 1, 2
 
 
 def _logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
@@ -67,73 +66,22 @@ def _logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
     return total.squeeze(axis) if axis is not None else total.reshape(())
 
 
-class _History:
-    """The finished trials as columns of codes (NaN where a trial lacks the parameter),
-    extended incrementally as trials finish; rebuilt only when the space changes."""
-
-    def __init__(self) -> None:
-        self.space: dict[str, Param] = {}
-        self.encodings: dict[str, Encoding] = {}
-        self.columns: dict[str, list[float]] = {}
-        self.group: list[int] = []
-        self.step: list[float] = []
-        self.loss: list[float] = []
-        self.seen = 0
-
-    def update(self, study: Study) -> None:
-        if study.space != self.space:
-            self.__init__()  # type: ignore[misc]
-            self.space = dict(study.space)
-            self.encodings = {n: Encoding(self.space[n]) for n in searchable(self.space)}
-            self.columns = {n: [] for n in self.encodings}
-        sign = 1.0 if study.direction == "min" else -1.0
-        for record in study.finished[self.seen :]:
-            self.add(record, sign)
-        self.seen = len(study.finished)
-
-    def add(self, record: TrialRecord, sign: float) -> None:
-        value = record.value
-        finite = value is not None and math.isfinite(value)
-        if record.state is TrialState.COMPLETE and finite:
-            group, step = _COMPLETE, 0.0
-        elif record.state is TrialState.PRUNED and finite:
-            group, step = _PRUNED, float(record.last_step or 0)
-        else:
-            group, step = _BAD, 0.0
-        self.group.append(group)
-        self.step.append(step)
-        self.loss.append(sign * value if finite else math.inf)  # type: ignore[operator]
-        for name, column in self.columns.items():
-            column.append(self.code(name, record.params))
-
-    def code(self, name: str, params: Any) -> float:
-        encoding = self.encodings[name]
-        if name not in params or not encoding.param.contains(params[name]):
-            return math.nan
-        return encoding.code(params[name])
-
-    @property
-    def ranked(self) -> int:
-        """Trials with a value (complete, or pruned at some step)."""
-        return len(self.group) - self.group.count(_BAD)
-
-
 class _Model:
     """Everything one trial's draws share: the split into good and bad trials, the
     columns and kernel widths per parameter, and the joint proposal."""
 
     def __init__(
-        self, history: _History, running: list[dict[str, Any]], n_good: int, rng: Any
+        self, history: History, running: list[dict[str, Any]], n_good: int, rng: Any
     ) -> None:
         self.history = history
         self.running = running
         self.rng = rng
         n = len(history.group) + len(running)
-        group = np.array(history.group + [_BAD] * len(running), dtype=float)
+        group = np.array(history.group + [BAD] * len(running), dtype=float)
         step = np.array(history.step + [0.0] * len(running))
         loss = np.array(history.loss + [math.inf] * len(running))
         order = np.lexsort((loss, -step, group))
-        self.ranked = group < _BAD
+        self.ranked = group < BAD
         self.order = order
         self.good = np.zeros(n, dtype=bool)
         self.good[order[:n_good]] = True
@@ -205,7 +153,7 @@ class TPESampler:
         self.multivariate = bool(multivariate)
         self.constant_liar = bool(constant_liar)
         self.prior_weight = float(prior_weight)
-        self._history = _History()
+        self._history = History()
         self._sobol = SobolPoints(self.seed)
         self._repeats = Repeats()
         self._model_for: tuple[int, _Model | None, Any] | None = None
@@ -237,10 +185,7 @@ class TPESampler:
         """A value without the model: at ``u`` (a Sobol' coordinate) or uniform, steered
         off configurations already tried."""
         value = param.from_unit(float(rng.random()) if u is None else u)
-        others = self._repeats.alternatives(param, trial, value)
-        if others:
-            value = others[int(rng.integers(len(others)))]
-        return value
+        return self._repeats.steer(param, trial, value, lambda n: int(rng.integers(n)))
 
     def exhausted(self, study: Study) -> bool:
         return self._repeats.exhausted(study)
