@@ -9,10 +9,15 @@
    and every epoch a killed trial reported still in the store.
 3. Memory: resident memory of one process after 10 and after 100 small Keras trials, and
    of the parent with ``isolate=True``.
+4. Backend-kill drill (PostgreSQL): 4 workers on a 200-trial study while the server
+   terminates each worker's sessions (its main and heartbeat connections) at random
+   moments: every trial must finish, no COMPLETE result may be discarded (a worker warning
+   "already ended elsewhere"), no worker may die, nothing may be left RUNNING.
 
     .venv/bin/python bench/concurrency.py            # everything (about 10 minutes)
     .venv/bin/python bench/concurrency.py --quick    # a smoke run
     .venv/bin/python bench/concurrency.py --skip-memory
+    .venv/bin/python bench/concurrency.py --only backend-drill --drill-trials 200
 
 Results go to bench/results/concurrency.json.
 """
@@ -62,9 +67,17 @@ with open(out, "w") as f:
 
 
 def spawn(
-    store: str, study: str, max_trials: int, steps: int, out: str, sleep: float = 0.0
+    store: str,
+    study: str,
+    max_trials: int,
+    steps: int,
+    out: str,
+    sleep: float = 0.0,
+    app_name: str | None = None,
 ) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if app_name is not None:  # names the worker's PostgreSQL sessions, for the drill's kills
+        env["PGAPPNAME"] = app_name
     return subprocess.Popen(
         [sys.executable, "-c", WORKER, store, study, str(max_trials), str(steps), out, str(sleep)],
         env=env,
@@ -143,6 +156,65 @@ def crash_drill(
         "lost_trials_with_their_epochs": sum(1 for r in lost if r.intermediate_values),
         "lost_trials": len(lost),
         "numbers_unique": len({r.number for r in records}) == len(records),
+    }
+
+
+def backend_drill(
+    admin: str,
+    store: str,
+    trials: int,
+    workers: int,
+    tmp: Path,
+    seconds_between: tuple[float, float],
+) -> dict[str, Any]:
+    """``workers`` workers on one study while the server terminates one worker's sessions
+    (main and heartbeat connections alike) at random moments, until all are done."""
+    import psycopg
+
+    study = "backend-drill"
+    rng = random.Random(0)
+    from hpdeco.store import open_store
+
+    open_store(store).close()  # the schema exists before the first kill
+    names = [f"hpdeco-drill-{i}" for i in range(workers)]
+    procs = [
+        # 10 steps of 20 ms: kills land inside trials, between and during writes
+        spawn(store, study, trials, 10, str(tmp / f"{name}.json"), sleep=0.02, app_name=name)
+        for name in names
+    ]
+    kills = sessions = 0
+    with psycopg.connect(admin, autocommit=True) as conn:
+        while any(p.poll() is None for p in procs):
+            time.sleep(rng.uniform(*seconds_between))
+            alive = [n for n, p in zip(names, procs, strict=True) if p.poll() is None]
+            if not alive:
+                break
+            ended = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (rng.choice(alive),),
+            ).fetchall()
+            kills += 1
+            sessions += sum(1 for (done,) in ended if done)
+    errors = [p.communicate()[1] for p in procs]
+    records = hpdeco.load_study(study, store=store).trials
+    by_state = {s.value: sum(1 for r in records if r.state is s) for s in TrialState}
+    return {
+        "trials": trials,
+        "workers": workers,
+        "kills": kills,
+        "sessions_terminated": sessions,
+        "finished": sum(1 for r in records if r.state.is_finished),
+        "by_state": by_state,
+        "complete_results_discarded": sum(e.count("already ended elsewhere") for e in errors),
+        "worker_lost": sum(1 for r in records if (r.reason or "").startswith("worker lost")),
+        "workers_failed": sum(1 for p in procs if p.returncode != 0),
+        "numbers_unique": len({r.number for r in records}) == len(records),
+        "errors": [
+            (e.strip().splitlines() or [""])[-1]
+            for p, e in zip(procs, errors, strict=True)
+            if p.returncode
+        ],
     }
 
 
@@ -241,12 +313,20 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--only", choices=["backend-drill"], help="run only this part (results merged into --out)"
+    )
+    parser.add_argument("--drill-trials", type=int, default=200)
+    parser.add_argument("--drill-workers", type=int, default=4)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     trials = 40 if args.quick else 400
     counts = (1, 2) if args.quick else (1, 2, 4, 8)
     crash_trials = 30 if args.quick else 200
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs", "throughput": {}}
+    if args.only == "backend-drill":
+        drill_only(args)
+        return
 
     from contextlib import ExitStack
 
@@ -331,6 +411,43 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nraw results: {args.out}")
+
+
+def drill_only(args: argparse.Namespace) -> None:
+    try:
+        import psycopg
+        from pgserver import MissingServer, throwaway_postgres
+    except ImportError as exc:
+        print(f"skipping PostgreSQL: {exc}", file=sys.stderr)
+        return
+    try:
+        with tempfile.TemporaryDirectory() as tmp, throwaway_postgres(max_connections=100) as admin:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute("CREATE DATABASE drill")
+            store = admin.rsplit("/", 1)[0] + "/drill"
+            drill = backend_drill(
+                admin, store, args.drill_trials, args.drill_workers, Path(tmp), (0.1, 0.6)
+            )
+    except MissingServer as exc:
+        print(f"skipping PostgreSQL: {exc}", file=sys.stderr)
+        return
+    print(f"postgres backend-kill drill {drill}", file=sys.stderr)
+    print(
+        "\n| store | workers | trials | kills | sessions ended | finished | COMPLETE | "
+        "COMPLETE results discarded | worker lost | workers died | left RUNNING |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| postgres | {drill['workers']} | {drill['trials']} | {drill['kills']} | "
+        f"{drill['sessions_terminated']} | {drill['finished']} | "
+        f"{drill['by_state']['COMPLETE']} | {drill['complete_results_discarded']} | "
+        f"{drill['worker_lost']} | {drill['workers_failed']} | {drill['by_state']['RUNNING']} |"
+    )
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results["backend_drill"] = drill
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nraw results: {args.out}")
 
 
 if __name__ == "__main__":
