@@ -9,16 +9,40 @@ Run it twice: the second run resumes the study instead of starting over.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow's start-up logs
+# TensorFlow's C++ logs: "3" keeps even its ERROR lines (such as "failed call to cuInit" on
+# a machine without a GPU, printed while the first trial builds its model, in the middle of
+# the progress bar) off the screen. It must be set before TensorFlow is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import hpdeco
 from hpdeco import hp
+
+
+@contextlib.contextmanager
+def stderr_silenced():
+    """Send what is written to the standard error *file descriptor* to /dev/null: the lines
+    TensorFlow prints while it loads ("All log messages before absl::InitializeLog() ...")
+    come from C++ before it reads TF_CPP_MIN_LOG_LEVEL. An import error still shows."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with stderr_silenced():
+    import keras
 
 
 @hpdeco.tunable

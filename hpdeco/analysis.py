@@ -253,34 +253,55 @@ def trials_dataframe(
 # -- parameter importance ---------------------------------------------------------------------
 
 IMPORTANCE_METHOD = (
-    "epsilon-squared: the share of the variance of COMPLETE trials' values explained by "
-    "grouping them by the parameter alone (numeric ones cut into up to 4 quantile bins of "
-    "about 3 trials or more, on a log scale when sampled so; trials without the parameter "
-    "form their own group), "
-    "corrected for the number of groups; 0 = no visible effect, 1 = it explains every "
-    "difference; one parameter at a time, so interactions are not seen"
+    "rank epsilon-squared: the share of the variance of the ranks of COMPLETE trials' values "
+    "explained by grouping the trials by the parameter alone (each value its own group when "
+    "the parameter took few values, else up to 4 quantile bins of about 3 trials or more, "
+    "on a log scale when sampled so; trials without the parameter form their own group), "
+    "corrected for the number of groups; ranks, so one diverged trial weighs as one trial; "
+    "0 = no visible effect, 1 = it explains every difference; one parameter at a time, so "
+    "interactions are not seen"
 )
+
+# A numeric parameter that took this many values or fewer (a grid, a choice of numbers) is
+# grouped by value: binning three values into two bins would merge two of them.
+_FEW_VALUES = 6
 
 
 def _groups(values: list[Any], log: bool, bins: int) -> list[Any]:
     """A group label per trial for ``values`` of one parameter (``None``: not drawn)."""
     present = [v for v in values if v is not None]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
-    if not numeric:  # a choice: one group per value
+    distinct = sorted(set(present), key=repr) if not numeric else sorted(set(present))
+    if not numeric or len(distinct) <= max(bins, _FEW_VALUES):
         return [("value", repr(v)) if v is not None else ("absent",) for v in values]
     # about 3 trials per group at least, so that a lone trial is not a group of its own
-    k = max(2, min(bins, len(present) // 3)) if len(present) >= 4 else 1
-    if len(set(present)) <= k:
-        return [("value", v) if v is not None else ("absent",) for v in values]
-    keyed = sorted(
-        (math.log(v) if log and v > 0 else float(v), i)
-        for i, v in enumerate(values)
-        if v is not None
-    )
-    labels: list[Any] = [("absent",)] * len(values)
-    for rank, (_, i) in enumerate(keyed):
-        labels[i] = ("bin", rank * k // len(keyed))
+    k = max(2, min(bins, len(present) // 3))
+    keyed = sorted(math.log(v) if log and v > 0 else float(v) for v in present)
+    # Cut points between quantiles; equal values always fall in the same bin.
+    cuts = [keyed[(i * len(keyed)) // k] for i in range(1, k)]
+    labels: list[Any] = []
+    for v in values:
+        if v is None:
+            labels.append(("absent",))
+            continue
+        x = math.log(v) if log and v > 0 else float(v)
+        labels.append(("bin", sum(x >= c for c in cuts)))
     return labels
+
+
+def _ranks(y: list[float]) -> list[float]:
+    """Average ranks (1 = smallest; ties share their mean rank)."""
+    order = sorted(range(len(y)), key=lambda i: y[i])
+    ranks = [0.0] * len(y)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and y[order[j + 1]] == y[order[i]]:
+            j += 1
+        for m in range(i, j + 1):
+            ranks[order[m]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
 
 
 def _epsilon_squared(labels: list[Any], y: list[float]) -> float:
@@ -302,16 +323,18 @@ def _epsilon_squared(labels: list[Any], y: list[float]) -> float:
 def param_importance(source: Study | Search, *, bins: int = 4) -> dict[str, float]:
     """How much each parameter seems to matter, from 0 to 1, most important first.
 
-    The method (also :data:`IMPORTANCE_METHOD`): take the COMPLETE trials' values, group
-    the trials by one parameter (each value of a choice is a group; a numeric parameter
-    drawn by ``n`` trials is cut into ``k = min(bins, n // 3)`` quantile bins (at least 2;
-    a single group below 4 trials), on a log scale when it is sampled on one, or grouped
-    by value when it took ``k`` values or fewer; trials that did not draw it are a group
-    of their own), and compute epsilon-squared: the share of the variance of the values
-    that the groups' means explain, minus what that many groups would explain by chance
-    (``(SS_between - (groups - 1) * MS_within) / SS_total``, clipped to ``[0, 1]``).
-    Each parameter is scored alone, so scores need not add up to 1 and interactions go
-    unseen. Fewer than about 20 trials give a rough hint only. Needs 3 COMPLETE trials.
+    The method (also :data:`IMPORTANCE_METHOD`): rank the COMPLETE trials' values (so a
+    diverged trial far below the rest weighs as one trial, not as most of the variance),
+    group the trials by one parameter (each value is a group for a choice and for a
+    numeric parameter that took at most 6 values, as a grid gives; otherwise a numeric
+    parameter drawn by ``n`` trials is cut into ``k = min(bins, n // 3)`` quantile bins
+    (at least 2), on a log scale when it is sampled on one, equal values in one bin;
+    trials that did not draw it are a group of their own), and compute epsilon-squared on
+    the ranks: the share of their variance that the groups' means explain, minus what that
+    many groups would explain by chance (``(SS_between - (groups - 1) * MS_within) /
+    SS_total``, clipped to ``[0, 1]``; 0 when there are no more trials than groups). Each
+    parameter is scored alone, so scores need not add up to 1 and interactions go unseen.
+    Fewer than about 20 trials give a rough hint only. Needs 3 COMPLETE trials.
 
     >>> param_importance(study)
     {'lr': 0.64, 'layers': 0.18, 'batch_size': 0.0}
@@ -327,7 +350,7 @@ def param_importance(source: Study | Search, *, bins: int = 4) -> dict[str, floa
             f"study {study.name!r} has {len(trials)} COMPLETE trial(s); parameter importance "
             "needs at least 3"
         )
-    y = [float(t.value) for t in trials]  # type: ignore[arg-type]
+    y = _ranks([float(t.value) for t in trials])  # type: ignore[arg-type]
     scores: dict[str, float] = {}
     for name in param_names(trials):
         spec = study.space.get(name)

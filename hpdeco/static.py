@@ -3,6 +3,11 @@
 Calls whose arguments are literals give a full specification. Names built at run time
 (``f"units_{i}"``) are kept as patterns, and arguments that are not literals are marked
 dynamic; both are confirmed as trials run.
+
+An ``hp.*`` call in a default argument (``def build(lr=hp.Float(...))``) or a decorator of
+the function runs once, when the function is defined, outside any trial: it is never tuned.
+Such calls are kept apart (``StaticSpace.defaults``), left out of the space, and warned
+about at decoration, pointing at the line.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import dataclasses
 import inspect
 import os
 import textwrap
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -66,9 +72,18 @@ def _build(kind: str, args: dict[str, Any]) -> Param:
 class StaticSpace:
     """The ``hp.*`` calls of a function, read from its source. Printing it gives a table."""
 
-    def __init__(self, entries: tuple[Entry, ...] = (), *, note: str | None = None) -> None:
+    def __init__(
+        self,
+        entries: tuple[Entry, ...] = (),
+        *,
+        note: str | None = None,
+        defaults: tuple[Entry, ...] = (),
+    ) -> None:
         self.entries = entries
         self.note = note
+        #: ``hp.*`` calls in default arguments (or decorators): evaluated once, when the
+        #: function is defined, so never tuned; not in ``entries`` nor ``params``.
+        self.defaults = defaults
         self.params: dict[str, Param] = {
             e.name: e.param for e in entries if e.param is not None and not e.pattern
         }
@@ -89,8 +104,13 @@ class StaticSpace:
         raise KeyError(name)
 
     def __str__(self) -> str:
+        untuned = [
+            f"not tunable: {e.kind} {e.name!r} at {e.where} is in a default argument, "
+            "evaluated once when the function is defined"
+            for e in self.defaults
+        ]
         if not self.entries:
-            return self.note or "no hp.* calls found"
+            return "\n".join([self.note or "no hp.* calls found", *untuned])
         header = ("name", "type", "values", "sampling", "default", "at", "")
         rows = [header]
         for e in self.entries:
@@ -107,7 +127,7 @@ class StaticSpace:
         ]
         if self.note:
             lines.append(self.note)
-        return "\n".join(lines)
+        return "\n".join([*lines, *untuned])
 
     def __repr__(self) -> str:
         return f"<StaticSpace {[e.name for e in self.entries]}>"
@@ -123,12 +143,17 @@ def read_space(fn: Callable[..., Any]) -> StaticSpace:
     except (OSError, TypeError, SyntaxError):
         return StaticSpace(note="source not available: the space is discovered as trials run")
     hp_names, module_names = _aliases(target)
+    once = _run_once(tree)
     entries: dict[str, Entry] = {}
+    defaults: list[Entry] = []
     for node in ast.walk(tree):
         call = _hp_call(node, hp_names, module_names)
         if call is None:
             continue
         entry = _entry(call, filename, first_line + node.lineno - 1)
+        if id(node) in once:
+            defaults.append(entry)
+            continue
         known = entries.get(entry.name)
         if known is None:
             entries[entry.name] = entry
@@ -140,7 +165,40 @@ def read_space(fn: Callable[..., Any]) -> StaticSpace:
                 f" {second.where} {second.kind} {second.param.describe()}"  # type: ignore[union-attr]
                 "; give each its own name"
             )
-    return StaticSpace(tuple(sorted(entries.values(), key=lambda e: e.lineno)))
+    found = tuple(sorted(defaults, key=lambda e: e.lineno))
+    for entry in found:
+        # Pointing at the default argument itself, in the user's file.
+        warnings.warn_explicit(
+            f"hp.{entry.kind}({entry.name!r}) is a default argument of "
+            f"{getattr(target, '__qualname__', target)!r}: it runs once, when the function is "
+            "defined, outside any trial, so it is never tuned (every trial gets its default). "
+            "Move the call into the function's body, where it runs in every trial",
+            UntunedDefaultWarning,
+            entry.filename,
+            entry.lineno,
+        )
+    return StaticSpace(tuple(sorted(entries.values(), key=lambda e: e.lineno)), defaults=found)
+
+
+class UntunedDefaultWarning(UserWarning):
+    """An ``hp.*`` call sits in a default argument: it runs once and is never tuned."""
+
+
+def _run_once(tree: ast.AST) -> set[int]:
+    """Ids of the nodes of the read function that run once, when it is defined: its default
+    arguments and decorators (a lambda's defaults too). Defaults of functions nested in the
+    body run on every call, inside the trial, and are tuned as usual."""
+    top = next(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
+        None,
+    ) or next((n for n in ast.walk(tree) if isinstance(n, ast.Lambda)), None)
+    if top is None:
+        return set()
+    args = top.args
+    roots: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    if not isinstance(top, ast.Lambda):
+        roots.extend(top.decorator_list)
+    return {id(node) for root in roots for node in ast.walk(root)}
 
 
 def _aliases(fn: Callable[..., Any]) -> tuple[set[str], set[str]]:
