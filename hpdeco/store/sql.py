@@ -34,7 +34,7 @@ from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
 T = TypeVar("T")
 
 HEARTBEAT_S = 5.0  # how often a running trial's heartbeat is refreshed
-HEARTBEAT_GRACE_S = 60.0  # a trial on another host with no heartbeat this long is lost
+HEARTBEAT_GRACE_S = 60.0  # a running trial with no heartbeat this long is lost (any host)
 RETRIES = 8  # attempts at a write transaction that meets a transient lock error
 RECONNECTS = 3  # fresh connections tried for one transaction or read that lost its own
 RECONNECT_S = 30.0  # how long one reconnection keeps trying before the store gives up
