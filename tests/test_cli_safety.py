@@ -7,8 +7,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -143,23 +141,25 @@ def test_a_store_on_a_read_only_mount_can_be_read(read_only_store: str, capsys) 
 
 # -- delete while workers write ------------------------------------------------------------------
 
+WORKER = """
+import time, hpdeco
+from hpdeco import hp
+with hpdeco.search(objective="score", max_trials=1, store={db!r}, study={study!r},
+                   verbose=0) as search:
+    for trial in search:
+        hp.Float("x", 0, 1)
+        print("running", flush=True)
+        time.sleep(120)
+"""
+
 
 def test_delete_refuses_while_a_trial_is_running_unless_forced(tmp_path: Path, capsys) -> None:
     db = str(tmp_path / "hpdeco.db")
-    worker = textwrap.dedent(
-        f"""
-        import time, hpdeco
-        from hpdeco import hp
-        with hpdeco.search(objective="score", max_trials=1, store={db!r}, study="live",
-                           verbose=0) as search:
-            for trial in search:
-                hp.Float("x", 0, 1)
-                print("running", flush=True)
-                time.sleep(120)
-        """
-    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", worker], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-c", WORKER.format(db=db, study="live")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout.readline().strip() == "running"
@@ -175,18 +175,24 @@ def test_delete_refuses_while_a_trial_is_running_unless_forced(tmp_path: Path, c
 
 
 def test_delete_goes_ahead_when_the_running_trial_is_lost(tmp_path: Path, capsys) -> None:
+    # A worker killed mid-trial leaves its trial RUNNING; its process is gone, so nothing
+    # is running any more and the study may go.
     db = str(tmp_path / "hpdeco.db")
-    search = hpdeco.search(objective="score", max_trials=1, store=db, study="lost", verbose=0)
-    with search:
-        next(iter(search))
-        hp.Float("x", 0, 1)
-        # A worker on another machine that stopped beating long ago.
-        search.study.store._conn.execute(
-            "UPDATE trials SET host = 'elsewhere', heartbeat_at = ?", (time.time() - 3600,)
-        )
-        code, out, _ = run(capsys, "delete", "lost", "--store", db, "--yes")
-        assert code == 0 and "deleted study 'lost'" in out
-        search._active = None  # the study is gone: nothing to finish
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER.format(db=db, study="lost")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+    finally:
+        proc.kill()
+        proc.wait()
+    trials = hpdeco.load_study("lost", store=db).trials
+    assert [t.state.value for t in trials] == ["RUNNING"]
+    code, out, _ = run(capsys, "delete", "lost", "--store", db, "--yes")
+    assert code == 0 and "deleted study 'lost'" in out
 
 
 # -- text from the store never acts on the terminal ------------------------------------------------
