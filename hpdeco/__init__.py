@@ -12,10 +12,11 @@ from hpdeco.errors import (
     TrialPruned,
     UsageError,
 )
+from hpdeco.records import TrialRecord, TrialState
 from hpdeco.search import Search, search
 from hpdeco.space import hp
 from hpdeco.study import SpaceChangedWarning, Study, load_study
-from hpdeco.trial import Trial, TrialRecord, TrialState
+from hpdeco.trial import Trial
 from hpdeco.tunable import tunable
 
 __version__ = "0.1.0.dev0"

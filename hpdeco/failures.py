@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpdeco.errors import ConsecutiveFailures
-from hpdeco.trial import TrialState
+from hpdeco.records import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.trial import Trial, TrialRecord

@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.trial import TrialState
+from hpdeco.records import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study

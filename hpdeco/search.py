@@ -27,6 +27,7 @@ from hpdeco.memory import KerasMemory
 from hpdeco.objective import infer_direction
 from hpdeco.progress import Progress, stop_line
 from hpdeco.pruners import Pruner, resolve_pruner
+from hpdeco.records import TrialRecord, TrialState
 from hpdeco.samplers import Sampler, resolve_sampler
 from hpdeco.space import Param, current_trial, in_flight
 from hpdeco.static import StaticSpace
@@ -34,7 +35,7 @@ from hpdeco.store import Store, open_store
 from hpdeco.store.heartbeat import Heartbeat
 from hpdeco.store.sql import AllTaken, Claim
 from hpdeco.study import Study
-from hpdeco.trial import Terminated, Trial, TrialRecord, TrialState
+from hpdeco.trial import Terminated, Trial
 from hpdeco.weights import WeightKeeper, best_model, check_keep_best, ranked
 
 logger = logging.getLogger("hpdeco")

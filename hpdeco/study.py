@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from hpdeco.errors import SpaceError, StudyNotFound, warn
+from hpdeco.records import TrialRecord, TrialState
 from hpdeco.space import Param, param_from_dict
 from hpdeco.store import Store, StudyRow, open_store
-from hpdeco.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.pruners import Pruner

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpdeco.analysis import as_study, param_names, select
 from hpdeco.errors import MissingDependency, UsageError
-from hpdeco.trial import TrialRecord, TrialState
+from hpdeco.records import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.search import Search

@@ -66,12 +66,6 @@ def tunable(fn: Callable[..., R]) -> Tunable[R]:
     tune_.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=list(signature.parameters.values())[1:]
     )
-    names = ", ".join(space.params) or "none read from the source"
-    wrapper.__doc__ = (
-        (fn.__doc__ or "").rstrip()
-        + f"\n\nTunable with hpdeco: hyperparameters {names} (see ``.space``); outside a "
-        "search every hp.* returns its default. ``.tune(x, y, ...)`` runs a search."
-    ).lstrip()
     wrapper.space = space  # type: ignore[attr-defined]
     wrapper.tune = tune_  # type: ignore[attr-defined]
     return cast(Tunable[R], wrapper)

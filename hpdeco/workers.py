@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpdeco.errors import ConfigError
+from hpdeco.records import TrialState
 from hpdeco.space import current_trial, hp
-from hpdeco.trial import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.search import Search

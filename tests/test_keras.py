@@ -156,4 +156,3 @@ def test_tune_takes_every_search_option_and_help_shows_them() -> None:
     search_options = set(inspect.signature(hpdeco.Search.__init__).parameters) - {"self", "space"}
     assert search_options <= set(inspect.signature(tune).parameters)
     assert "max_consecutive_failures" in inspect.signature(build_model.tune).parameters
-    assert "Tunable with hpdeco: hyperparameters units, lr" in (build_model.__doc__ or "")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hpdeco.errors import ConfigError
-from hpdeco.trial import TrialRecord, TrialState
+from hpdeco.records import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study

@@ -23,7 +23,7 @@ from hpdeco.pruners._common import (
     in_top,
     keep_count,
 )
-from hpdeco.trial import TrialState
+from hpdeco.records import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study

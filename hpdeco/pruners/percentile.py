@@ -15,7 +15,7 @@ from hpdeco.pruners._common import (
     current_step,
     reached,
 )
-from hpdeco.trial import TrialState
+from hpdeco.records import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.trial import Trial

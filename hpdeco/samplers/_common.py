@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hpdeco.records import TrialRecord, TrialState
 from hpdeco.samplers.tree import ConfigTree
 from hpdeco.space import Param
-from hpdeco.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hpdeco.records import TrialState
 from hpdeco.samplers.tree import ConfigTree, Node, finite_values, key
 from hpdeco.space import Param
-from hpdeco.trial import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study

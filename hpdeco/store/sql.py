@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from hpdeco.errors import HpdecoError, StoreError, StudyNotFound
-from hpdeco.trial import WORKER_LOST, TrialRecord, TrialState
+from hpdeco.records import WORKER_LOST, TrialRecord, TrialState
 
 T = TypeVar("T")
 

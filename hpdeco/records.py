@@ -1,0 +1,85 @@
+"""What a trial leaves in the store: its state (``TrialState``) and its frozen row
+(``TrialRecord``). The bottom layer: the store, the samplers and the readers import it, and
+it imports nothing of hpdeco."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+
+class TrialState(str, enum.Enum):
+    """Where a trial stands. Finished states are COMPLETE, PRUNED and FAIL."""
+
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+INTERRUPTED = "interrupted (KeyboardInterrupt)"
+TERMINATED = "interrupted (SIGTERM)"
+WORKER_LOST = "worker lost: its process ended while the trial was running"
+RETRYABLE_REASONS = ("interrupted", "worker lost")
+# Failures that are the configuration's own result (its training diverged): they count like
+# any other result. Every other failure (an exception, a missing objective, an interrupt, a
+# lost worker) may not recur once the code or the machine is fixed.
+DIVERGED_REASONS = ("loss was ", "objective ", "value was set to ")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialRecord:
+    """A trial as stored: what it tried, what it reported and how it ended."""
+
+    number: int
+    state: TrialState
+    params: Mapping[str, Any]
+    value: float | None
+    intermediate_values: Mapping[int, float]
+    metrics: Mapping[str, Mapping[int, float]]
+    last_step: int | None = None
+    reason: str | None = None
+    traceback: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or None while running."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def retryable(self) -> bool:
+        """Failed for a reason outside its configuration (interrupted, worker lost), so the
+        same configuration may be tried again."""
+        return self.state is TrialState.FAIL and (self.reason or "").startswith(RETRYABLE_REASONS)
+
+    @property
+    def diverged(self) -> bool:
+        """FAIL because its objective, loss or value was NaN or infinite."""
+        return self.state is TrialState.FAIL and (self.reason or "").startswith(DIVERGED_REASONS)
+
+    @property
+    def best_step(self) -> int | None:
+        """The step whose objective value became the trial's value, when there is one."""
+        for step, value in self.intermediate_values.items():
+            if value == self.value:
+                return step
+        return None
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        value = "-" if self.value is None else f"{self.value:.6g}"
+        return f"trial {self.number} {self.state.value} value={value} ({params})"
