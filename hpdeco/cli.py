@@ -188,7 +188,9 @@ def _store_path(args: argparse.Namespace) -> str:
             f"--store {args.store!r} is empty; pass the path of a store (default: "
             f"{DEFAULT_PATH}) or a postgresql:// URL"
         )
-    return args.store if "://" in args.store else os.path.expanduser(args.store)
+    from hpdeco.store import is_postgres
+
+    return args.store if is_postgres(args.store) else os.path.expanduser(args.store)
 
 
 def open_existing_store(path: str, *, read_only: bool = True) -> Any:
@@ -196,10 +198,10 @@ def open_existing_store(path: str, *, read_only: bool = True) -> Any:
 
     >>> store = open_existing_store("hpdeco.db")
     """
-    from hpdeco.store import open_store
+    from hpdeco.store import is_postgres, open_store
 
     if (
-        "://" not in path
+        not is_postgres(path)
         and path != ":memory:"
         and not path.lower().startswith("file:")
         and not Path(path).exists()
@@ -532,8 +534,10 @@ def _same_file(a: Path, b: Path) -> bool:
 def _check_target(target: Path, args: argparse.Namespace, option: str) -> None:
     """Refuse to write ``target`` over the store (or its -wal, -shm, -journal files), over
     any SQLite database, over a folder, or over any other existing file unless --force."""
+    from hpdeco.store import is_postgres
+
     store = _store_path(args)
-    if "://" not in store and store != ":memory:":
+    if not is_postgres(store) and store != ":memory:":
         own = [Path(store + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
         if any(_same_file(target, f) or target.resolve() == f.resolve() for f in own):
             raise CommandError(

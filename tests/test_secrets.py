@@ -141,6 +141,24 @@ def test_a_libpq_keyword_string_is_a_server_not_a_file(server, workdir, capsys) 
 CHILD = "import sys, hpdeco; print(len(hpdeco.load_study('s', store=sys.argv[1]).trials))"
 
 
+def test_the_command_reads_a_libpq_string_without_showing_its_password(
+    server, workdir, capsys
+) -> None:
+    from hpdeco.cli import main
+
+    store = (
+        f"host={server['host']} port={server['port']} user={PASSWORD_ROLE} "
+        f"password='{PASSWORD}' dbname={server['dbname']}"
+    )
+    run(store, capsys)
+    assert main(["studies", "--store", store]) == 0
+    assert main(["export", "s", "--store", store, "--format", "json"]) == 0
+    assert main(["show", "nosuch", "0", "--store", store]) != 0  # an error naming the store
+    out, err = capsys.readouterr()
+    assert "'s'" in out or " s " in out or "\ns" in out
+    assert leaks(out + err) == [], out + err
+
+
 def test_secret_query_parameters_are_redacted(server, workdir, capsys) -> None:
     base = url(server).replace(f":{WRITTEN}@", "@")
     store = f"{base}?password={WRITTEN}&sslmode=disable&sslpassword=Xyzzy"
