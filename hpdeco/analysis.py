@@ -90,14 +90,7 @@ def value_step(record: TrialRecord, trial_value: str | None = "best") -> int | N
     >>> value_step(study.best)
     7
     """
-    if record.value is None:
-        return None
-    curve = record.intermediate_values
-    if record.state is TrialState.PRUNED or trial_value == "last":
-        step = record.last_step
-        if step is not None and curve.get(step) == record.value:
-            return step
-    return next((step for step in sorted(curve) if curve[step] == record.value), None)
+    return record.value_step(trial_value)
 
 
 def history(record: TrialRecord) -> list[dict[str, Any]]:

@@ -73,11 +73,26 @@ class TrialRecord:
 
     @property
     def best_step(self) -> int | None:
-        """The step whose objective value became the trial's value, when there is one."""
-        for step, value in self.intermediate_values.items():
-            if value == self.value:
+        """The step whose reported objective became the trial's value (see
+        :meth:`value_step`), for the default ``trial_value="best"``."""
+        return self.value_step()
+
+    def value_step(self, trial_value: str | None = "best") -> int | None:
+        """The step whose reported objective became the trial's value, or None when no
+        reported step has it (the value was set directly, ``trial.value = ...``).
+
+        A PRUNED trial's value is the one at the step where it was stopped, and with
+        ``trial_value="last"`` the one at its last step, even when an earlier step reported
+        the same number; otherwise it is the first step that reached the value.
+        """
+        if self.value is None:
+            return None
+        curve = self.intermediate_values
+        if self.state is TrialState.PRUNED or trial_value == "last":
+            step = self.last_step
+            if step is not None and curve.get(step) == self.value:
                 return step
-        return None
+        return next((step for step in sorted(curve) if curve[step] == self.value), None)
 
     def __str__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -172,7 +172,8 @@ class Study:
         if best is None:
             lines.append("best: none yet (no COMPLETE trial)")
         else:
-            where = f" at step {best.best_step}" if best.best_step is not None else ""
+            step = best.value_step(self.settings.get("trial_value"))
+            where = f" at step {step}" if step is not None else ""
             lines.append(f"best: trial {best.number}, {self.objective}={best.value:.6g}{where}")
             lines.extend(f"  {name} = {value!r}" for name, value in best.params.items())
         return "\n".join(lines)

@@ -376,3 +376,15 @@ def test_samplers_are_imported_when_first_used() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[:2] == ["False", "True"]
     assert "TPESampler" in out.stdout
+
+
+def test_a_pruned_trials_value_step_is_where_it_stopped_even_on_a_tie(store: str) -> None:
+    with hpdeco.search(objective="loss", max_trials=1, store=store, verbose=0) as s:
+        for trial in s:
+            with trial:
+                trial.report(0.5, step=1)
+                trial.report(0.5, step=2)  # the same number again, then pruned here
+                raise hpdeco.TrialPruned()
+    (record,) = s.trials
+    assert record.state is TrialState.PRUNED
+    assert record.best_step == record.value_step() == 2
