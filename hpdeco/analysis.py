@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpdeco.errors import MissingDependency, UsageError
-from hpdeco.trial import TrialRecord, TrialState
+from hpdeco.records import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     import pandas

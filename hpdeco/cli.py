@@ -35,7 +35,7 @@ from typing import Any, NoReturn, TextIO
 
 from hpdeco import analysis
 from hpdeco.errors import HpdecoError
-from hpdeco.trial import TrialRecord, TrialState
+from hpdeco.records import TrialRecord, TrialState
 
 EPILOG = "Every command takes --store PATH (default: hpdeco.db in the current folder)."
 

@@ -27,7 +27,7 @@ from hpdeco.analysis import (
     param_names,
 )
 from hpdeco.errors import HpdecoError, MissingDependency
-from hpdeco.trial import TrialRecord, TrialState
+from hpdeco.records import TrialRecord, TrialState, best
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -76,15 +76,7 @@ def _empty(ax: Axes, text: str) -> None:
 
 
 def _best(study: Study, trials: Sequence[TrialRecord]) -> TrialRecord | None:
-    best = None
-    for t in trials:
-        if (
-            t.state is TrialState.COMPLETE
-            and _finite(t.value)
-            and (best is None or study.is_better(t.value, best.value))  # type: ignore[arg-type]
-        ):
-            best = t
-    return best
+    return best(trials, study.direction)
 
 
 # -- optimisation history ---------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -98,3 +99,31 @@ class TrialRecord:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         value = "-" if self.value is None else f"{self.value:.6g}"
         return f"trial {self.number} {self.state.value} value={value} ({params})"
+
+
+def ranked(records: Iterable[TrialRecord], direction: str) -> list[TrialRecord]:
+    """The COMPLETE trials with a value, best first. Among equal values the lower trial
+    number ranks first: the one tie rule that ``best``, the kept weights, the plots, the
+    command line and the exports all follow.
+
+    >>> ranked(study.finished, "max")[0].number
+    """
+    return sorted(_complete(records), key=_rank_key(direction))
+
+
+def best(records: Iterable[TrialRecord], direction: str) -> TrialRecord | None:
+    """The first of :func:`ranked`, or None."""
+    return min(_complete(records), key=_rank_key(direction), default=None)
+
+
+def _complete(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+    return [
+        r
+        for r in records
+        if r.state is TrialState.COMPLETE and r.value is not None and math.isfinite(r.value)
+    ]
+
+
+def _rank_key(direction: str) -> Callable[[TrialRecord], tuple[float, int]]:
+    sign = -1.0 if direction == "max" else 1.0
+    return lambda r: (sign * (r.value or 0.0), r.number)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from hpdeco.errors import SpaceError, StudyNotFound, warn
-from hpdeco.records import TrialRecord, TrialState
+from hpdeco.records import TrialRecord, TrialState, best
 from hpdeco.space import Param, param_from_dict
 from hpdeco.store import Store, StudyRow, open_store
 
@@ -85,15 +85,9 @@ class Study:
 
     @property
     def best(self) -> TrialRecord | None:
-        """The COMPLETE trial with the best value (the first to finish among equals), or None."""
+        """The COMPLETE trial with the best value (the lower number among equals), or None."""
         self.refresh()
-        best: TrialRecord | None = None
-        for record in self._finished:
-            if record.state is not TrialState.COMPLETE or record.value is None:
-                continue
-            if best is None or self.is_better(record.value, best.value):  # type: ignore[arg-type]
-                best = record
-        return best
+        return best(self._finished, self.direction)
 
     def finish(
         self,

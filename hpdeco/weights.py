@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpdeco.errors import ConfigError, StoreError, UsageError
+from hpdeco.records import TrialRecord, TrialState
+from hpdeco.records import ranked as rank
 from hpdeco.space import Param, current_trial
-from hpdeco.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -122,11 +123,9 @@ def _meta(study: Study, number: int, step: int, params: Mapping[str, Any]) -> st
 
 
 def ranked(study: Study) -> list[TrialRecord]:
-    """COMPLETE trials with a value, best first (the earliest among equals, as ``best``)."""
+    """COMPLETE trials with a value, best first (see :func:`hpdeco.records.ranked`)."""
     study.refresh()
-    done = [r for r in study.finished if r.state is TrialState.COMPLETE and r.value is not None]
-    sign = -1.0 if study.direction == "max" else 1.0
-    return sorted(done, key=lambda r: (sign * r.value, r.number))  # type: ignore[operator]
+    return rank(study.finished, study.direction)
 
 
 class WeightKeeper:

@@ -623,9 +623,9 @@ class SQLStore:
         return self._records(rows, objective), rows[-1][9]
 
     def overview(self, study_id: int, direction: str) -> StudyOverview:
-        """Counts by state, the best COMPLETE trial (the first to finish among equals, as
-        ``Study.best``) and the last activity, from three aggregate queries: listing the
-        studies of a big store does not read every trial and metric."""
+        """Counts by state, the best COMPLETE trial (the lower number among equals, as
+        ``hpdeco.records.ranked``) and the last activity, from three aggregate queries:
+        listing the studies of a big store does not read every trial and metric."""
         found = dict(
             self._run(
                 "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state",
@@ -636,7 +636,7 @@ class SQLStore:
         order = "DESC" if direction == "max" else "ASC"
         best = self._run(
             "SELECT number, value FROM trials WHERE study_id = ? AND state = ?"
-            f" AND value IS NOT NULL ORDER BY value {order}, finish_seq LIMIT 1",
+            f" AND value IS NOT NULL ORDER BY value {order}, number LIMIT 1",
             (study_id, TrialState.COMPLETE.value),
         ).fetchone()
         started, finished = self._run(
