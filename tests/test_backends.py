@@ -61,7 +61,7 @@ def test_the_space_comes_back_in_declared_order(any_store: str) -> None:
 def test_the_overview_counts_states_and_finds_the_best_without_reading_trials(
     any_store: str,
 ) -> None:
-    values = [0.5, 0.2, 0.9, 0.2, 0.1, 0.7]  # a tie at 0.2: the first to finish is the best
+    values = [0.5, 0.2, 0.9, 0.2, 0.1, 0.7]  # a tie at 0.2: the lower trial number is the best
     with hpdeco.search(
         objective="loss", max_trials=len(values), store=any_store, study="o", verbose=0
     ) as s:
