@@ -2,12 +2,13 @@
 
 Every trial is written to the store as it runs, so stopping is safe at any moment (Ctrl-C,
 a crash, a closed laptop). Running the same script again opens the same study: trial
-numbers continue, and the trials already finished count toward ``max_trials``. Here
-``--interrupt-after N`` plays the Ctrl-C after N trials::
+numbers continue, and the trials already finished count toward ``max_trials``. The trial
+Ctrl-C stopped is recorded as interrupted, does not count, and its parameters are queued
+to run first. Here ``--interrupt-after N`` plays the Ctrl-C after N trials::
 
-    python examples/resume.py --trials 6 --interrupt-after 2   # trials 0, 1; 2 interrupted
-    python examples/resume.py --trials 6                       # trials 3, 4, 5
-    hpdeco trials resume                                       # all six, one table
+    python examples/resume.py --trials 6 --interrupt-after 2   # 0, 1; 2 interrupted, 3 queued
+    python examples/resume.py --trials 6                       # 3 (2's parameters), 4, 5, 6
+    hpdeco trials resume                                       # all of them, one table
 """
 
 from __future__ import annotations
@@ -95,10 +96,12 @@ def main() -> None:
                 print(f"trial {trial.number} finished")
     except KeyboardInterrupt:
         study = hpdeco.load_study("resume", store=args.store)
-        last = study.trials[-1]
+        stopped = next(t for t in reversed(study.trials) if t.state is hpdeco.TrialState.FAIL)
+        queued = [t.number for t in study.trials if t.state is hpdeco.TrialState.WAITING]
         print(
-            f"interrupted: trial {last.number} is {last.state.value} ({last.reason}); "
-            "the store is consistent: run the script again to resume"
+            f"interrupted: trial {stopped.number} is {stopped.state.value} ({stopped.reason}), "
+            f"its parameters queued as trial {queued[0]}; the store is consistent: run the "
+            "script again to resume"
         )
         sys.exit(130)
     print()

@@ -152,15 +152,21 @@ def test_resume(tmp_path: Path) -> None:
     )
     assert first.returncode == 130, first.stderr
     assert "study 'resume' has 0 trials" in first.stdout
-    assert "interrupted: trial 1 is FAIL (interrupted (KeyboardInterrupt))" in first.stdout
+    assert (
+        "interrupted: trial 1 is FAIL (interrupted (KeyboardInterrupt)), its parameters queued "
+        "as trial 2" in first.stdout
+    )
     before = hpdeco.load_study("resume", store=str(store)).trials
-    assert [t.state for t in before] == [TrialState.COMPLETE, TrialState.FAIL]
+    states = [t.state for t in before]
+    assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.WAITING]
     second = run("resume.py", "--trials", "3", "--epochs", "1", "--store", str(store))
     assert second.returncode == 0, second.stderr
-    assert "study 'resume' has 2 trials" in second.stdout and "trial 2 finished" in second.stdout
+    assert "study 'resume' has 3 trials" in second.stdout
+    assert "trial 2 finished" in second.stdout and "trial 3 finished" in second.stdout
     after = hpdeco.load_study("resume", store=str(store)).trials
-    assert [t.number for t in after] == [0, 1, 2]
-    assert after[:2] == before  # the first run's trials are untouched
+    assert [t.number for t in after] == [0, 1, 2, 3]
+    assert after[:2] == before[:2]  # the first run's trials are untouched
+    assert after[2].params == before[1].params  # the interrupted one ran again first
 
 
 def test_from_kerastuner(tmp_path: Path) -> None:
