@@ -26,6 +26,7 @@ import keras
 from hpdeco.errors import ConfigError, ObjectiveError, UsageError
 from hpdeco.space import current_trial
 from hpdeco.trial import Trial
+from hpdeco.validate import check_int, check_number
 
 
 def _scalars(logs: dict[str, Any] | None) -> dict[str, float]:
@@ -57,24 +58,17 @@ def fresh(callbacks: Iterable[Any]) -> list[Any]:
 
 
 def _check_options(interval: Any, patience: Any, min_delta: Any) -> None:
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-        raise ConfigError(f"trial.callbacks(interval={interval!r}): interval must be an int >= 1")
-    if patience is not None and (
-        isinstance(patience, bool) or not isinstance(patience, int) or patience < 1
-    ):
-        raise ConfigError(
-            f"trial.callbacks(patience={patience!r}): patience must be an int >= 1 (epochs "
-            "without improvement before stopping), or None for no early stopping"
-        )
-    if (
-        isinstance(min_delta, bool)
-        or not isinstance(min_delta, (int, float))
-        or not math.isfinite(min_delta)
-        or min_delta < 0
-    ):
-        raise ConfigError(
-            f"trial.callbacks(min_delta={min_delta!r}): min_delta must be a number >= 0"
-        )
+    where = "trial.callbacks"
+    check_int(where, "interval", interval, minimum=1)
+    check_int(
+        where,
+        "patience",
+        patience,
+        minimum=1,
+        optional=True,
+        fix="epochs without improvement before stopping; None stops no trial early",
+    )
+    check_number(where, "min_delta", min_delta, minimum=0)
 
 
 class TrialCallback(keras.callbacks.Callback):

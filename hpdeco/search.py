@@ -36,6 +36,7 @@ from hpdeco.store.heartbeat import Heartbeat
 from hpdeco.store.sql import AllTaken, Claim
 from hpdeco.study import Study
 from hpdeco.trial import Terminated, Trial
+from hpdeco.validate import check_choice, check_int, check_number, fail
 from hpdeco.weights import WeightKeeper, best_model, check_keep_best, ranked
 
 logger = logging.getLogger("hpdeco")
@@ -43,18 +44,6 @@ logger = logging.getLogger("hpdeco")
 TRIAL_VALUES = ("best", "last")
 MAX_TRIALS = object()  # _claim's answer when max_trials trials exist
 WAIT_FOR_WORKERS_S = 0.2  # poll interval while other workers hold every configuration left
-
-
-def _positive(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
-    if value is None:
-        return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, kind)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"{name}={value!r} must be a positive {what} (or None)")
 
 
 def default_study_name() -> str:
@@ -112,24 +101,21 @@ class Search:
     ) -> None:
         self.direction = infer_direction(objective, direction)
         self.objective = objective
-        _positive("max_trials", max_trials, int, "int")
-        _positive("timeout", timeout, (int, float), "finite number of seconds")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ConfigError(f"seed={seed!r} must be an int >= 0 (or None)")
-        if trial_value not in TRIAL_VALUES:
-            raise ConfigError(f"trial_value={trial_value!r} must be 'best' or 'last'")
-        if verbose not in (0, 1, 2):
-            raise ConfigError(f"verbose={verbose!r} must be 0 (quiet), 1 (bar) or 2 (bar + log)")
+        where = "hpdeco.search"
+        check_int(where, "max_trials", max_trials, minimum=1, optional=True)
+        check_number(where, "timeout", timeout, minimum=0, strict=True, optional=True)
+        check_int(where, "seed", seed, optional=True)
+        check_choice(where, "trial_value", trial_value, TRIAL_VALUES)
+        check_choice(where, "verbose", verbose, (0, 1, 2), "0 quiet, 1 a bar, 2 a bar and a log")
         if study is not None and (not isinstance(study, str) or not study):
-            raise ConfigError(f"study={study!r} must be a non-empty name")
+            raise fail(where, "study", study, "a non-empty name (or None: the script's name)")
         static = getattr(space, "space", space)
         if static is not None and not isinstance(static, StaticSpace):
-            raise ConfigError(f"space={space!r} must be a @hpdeco.tunable function or its .space")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigError(f"retries={retries!r} must be an int >= 0")
-        self.retries = retries
-        _positive("max_consecutive_failures", max_consecutive_failures, int, "int")
-        self.max_consecutive_failures = max_consecutive_failures
+            raise fail(where, "space", space, "a @hpdeco.tunable function or its .space")
+        self.retries = check_int(where, "retries", retries)
+        self.max_consecutive_failures = check_int(
+            where, "max_consecutive_failures", max_consecutive_failures, minimum=1, optional=True
+        )
         self._streak = FailureStreak(max_consecutive_failures)
         self._warned_empty = False
         self._budget = max_trials  # max_trials plus the earlier runs' rerun failures

@@ -15,6 +15,7 @@ from hpdeco.space import current_trial
 from hpdeco.static import StaticSpace, read_space
 from hpdeco.store import Store
 from hpdeco.trial import Trial
+from hpdeco.validate import check_int
 from hpdeco.workers import FitJob, check_shared_store, run_isolated, start_workers
 
 R = TypeVar("R")
@@ -129,10 +130,8 @@ def tune(
     >>> result = build_model.tune(x, y, validation_data=(xv, yv), epochs=20, max_trials=30)
     >>> result.best.params, result.best.value
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ConfigError(f"epochs={epochs!r} must be an int >= 1")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers={workers!r} must be an int >= 1")
+    check_int("tune", "epochs", epochs, minimum=1)
+    check_int("tune", "workers", workers, minimum=1)
     _check_fit_options(fit_kwargs)
     fit_kwargs.setdefault("verbose", 0)
     job = FitJob(

@@ -42,10 +42,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpdeco.errors import ConfigError, StoreError, UsageError
+from hpdeco.errors import StoreError, UsageError
 from hpdeco.records import TrialRecord, TrialState
 from hpdeco.records import ranked as rank
 from hpdeco.space import Param, current_trial
+from hpdeco.validate import check_int
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -58,12 +59,15 @@ _FORMAT = "hpdeco-weights"
 def check_keep_best(keep_best: Any) -> int:
     if keep_best is None:
         return 0
-    if isinstance(keep_best, bool) or not isinstance(keep_best, int) or keep_best < 0:
-        raise ConfigError(
-            f"keep_best={keep_best!r} must be an int >= 0: how many of the best trials keep "
-            "their trained weights (0 keeps none and writes nothing)"
+    return int(
+        check_int(
+            "hpdeco.search",
+            "keep_best",
+            keep_best,
+            fix="how many of the best trials keep their trained weights (0 keeps none and "
+            "writes nothing)",
         )
-    return keep_best
+    )
 
 
 def weights_folder(study: Study) -> Path | None:

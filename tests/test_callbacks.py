@@ -275,7 +275,7 @@ def test_fresh_copies_for_the_loop_form_and_says_what_cannot_be_copied(digits) -
     [
         ({"interval": 0}, "interval must be an int >= 1"),
         ({"patience": 0}, "patience must be an int >= 1"),
-        ({"min_delta": -1.0}, "min_delta must be a number >= 0"),
+        ({"min_delta": -1.0}, "min_delta must be a finite number >= 0"),
     ],
 )
 def test_bad_callback_options_are_config_errors(store: str, options, message) -> None:

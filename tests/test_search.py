@@ -290,17 +290,20 @@ def test_direction_is_inferred_or_demanded() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"max_trials": 0}, "max_trials=0 must be a positive int"),
-        ({"timeout": -1}, "timeout=-1 must be a positive"),
-        ({"timeout": math.nan}, "timeout=nan must be a positive finite number"),
-        ({"timeout": math.inf}, "timeout=inf must be a positive finite number"),
-        ({"max_consecutive_failures": 0}, "max_consecutive_failures=0 must be a positive"),
-        ({"seed": -3}, "seed=-3 must be an int >= 0"),
+        ({"max_trials": 0}, r"search\(max_trials=0\): max_trials must be an int >= 1 \(or None\)"),
+        ({"timeout": -1}, r"timeout=-1\): timeout must be a finite number > 0"),
+        ({"timeout": math.nan}, r"timeout=nan\): timeout must be a finite number > 0"),
+        ({"timeout": math.inf}, r"timeout=inf\): timeout must be a finite number > 0"),
+        ({"max_consecutive_failures": 0}, r"max_consecutive_failures must be an int >= 1"),
+        ({"seed": -3}, r"seed=-3\): seed must be an int >= 0"),
         ({"sampler": "annealing"}, "sampler='annealing' is unknown"),
         ({"pruner": "sometimes"}, "pruner='sometimes' is unknown"),
-        ({"trial_value": "mean"}, "trial_value='mean' must be 'best' or 'last'"),
-        ({"verbose": 5}, "verbose=5 must be 0"),
-        ({"study": ""}, "study='' must be a non-empty name"),
+        (
+            {"trial_value": "mean"},
+            r"trial_value='mean'\): trial_value must be one of 'best', 'last'",
+        ),
+        ({"verbose": 5}, r"verbose=5\): verbose must be one of 0, 1, 2; 0 quiet"),
+        ({"study": ""}, r"study=''\): study must be a non-empty name"),
     ],
 )
 def test_bad_options_are_rejected_clearly(options: dict, message: str) -> None:

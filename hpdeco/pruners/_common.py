@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hpdeco.errors import ConfigError
 from hpdeco.records import TrialRecord, TrialState
 
 if TYPE_CHECKING:
@@ -22,37 +21,6 @@ if TYPE_CHECKING:
 # Trials whose curves a pruner compares against: a FAIL trial's curve says nothing reliable
 # about its configuration (it may have crashed for any reason), so it is left out.
 COMPARABLE = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{owner}({name}={value!r}): {name} must be an int >= {minimum}")
-    return value
-
-
-def check_number(
-    owner: str,
-    name: str,
-    value: Any,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    strict: bool = False,
-) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok and minimum is not None:
-        ok = value > minimum if strict else value >= minimum
-    if ok and maximum is not None:
-        ok = value <= maximum
-    if not ok:
-        bounds = []
-        if minimum is not None:
-            bounds.append(f"{'>' if strict else '>='} {minimum}")
-        if maximum is not None:
-            bounds.append(f"<= {maximum}")
-        rule = " and ".join(bounds) if bounds else "finite"
-        raise ConfigError(f"{owner}({name}={value!r}): {name} must be a finite number {rule}")
-    return float(value)
 
 
 def finite_curve(curve: Mapping[int, float]) -> dict[int, float]:

@@ -15,15 +15,9 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hpdeco.pruners._common import (
-    check_int,
-    crossed,
-    current_step,
-    finite_curve,
-    in_top,
-    keep_count,
-)
+from hpdeco.pruners._common import crossed, current_step, finite_curve, in_top, keep_count
 from hpdeco.records import TrialState
+from hpdeco.validate import check_int
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -70,10 +64,10 @@ class AshaPruner:
         min_early_stopping_rate: int = 0,
     ) -> None:
         name = type(self).__name__
-        self.min_resource = check_int(name, "min_resource", min_resource, 1)
-        self.reduction_factor = check_int(name, "reduction_factor", reduction_factor, 2)
+        self.min_resource = check_int(name, "min_resource", min_resource, minimum=1)
+        self.reduction_factor = check_int(name, "reduction_factor", reduction_factor, minimum=2)
         self.min_early_stopping_rate = check_int(
-            name, "min_early_stopping_rate", min_early_stopping_rate, 0
+            name, "min_early_stopping_rate", min_early_stopping_rate, minimum=0
         )
 
     def rungs(self, up_to: int) -> list[int]:

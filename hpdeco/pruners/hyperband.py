@@ -17,15 +17,9 @@ import math
 from typing import TYPE_CHECKING
 
 from hpdeco.errors import ConfigError
-from hpdeco.pruners._common import (
-    check_int,
-    crossed,
-    current_step,
-    finite_curve,
-    in_top,
-    keep_count,
-)
+from hpdeco.pruners._common import crossed, current_step, finite_curve, in_top, keep_count
 from hpdeco.pruners.asha import rung_values
+from hpdeco.validate import check_int
 
 if TYPE_CHECKING:
     from hpdeco.trial import Trial
@@ -66,10 +60,10 @@ class HyperbandPruner:
         reduction_factor: int = 3,
     ) -> None:
         name = type(self).__name__
-        self.min_resource = check_int(name, "min_resource", min_resource, 1)
-        self.reduction_factor = check_int(name, "reduction_factor", reduction_factor, 2)
+        self.min_resource = check_int(name, "min_resource", min_resource, minimum=1)
+        self.reduction_factor = check_int(name, "reduction_factor", reduction_factor, minimum=2)
         if max_resource is not None:
-            check_int(name, "max_resource", max_resource, 1)
+            check_int(name, "max_resource", max_resource, minimum=1)
             if max_resource < min_resource:
                 raise ConfigError(
                     f"{name}(max_resource={max_resource!r}): max_resource must be >= "

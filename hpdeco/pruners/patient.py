@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.pruners._common import best, check_int, check_number, current_step, finite_curve
+from hpdeco.pruners._common import best, current_step, finite_curve
+from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
     from hpdeco.pruners import Pruner
@@ -28,7 +29,7 @@ class PatientPruner:
 
         name = type(self).__name__
         self.pruner: Pruner = resolve_pruner(pruner)
-        self.patience = check_int(name, "patience", patience, 0)
+        self.patience = check_int(name, "patience", patience, minimum=0)
         self.min_delta = check_number(name, "min_delta", min_delta, minimum=0)
 
     def should_prune(self, trial: Trial) -> bool:

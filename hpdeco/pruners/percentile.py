@@ -6,16 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hpdeco.pruners._common import (
-    best_upto,
-    check_int,
-    check_number,
-    comparable,
-    crossed,
-    current_step,
-    reached,
-)
+from hpdeco.pruners._common import best_upto, comparable, crossed, current_step, reached
 from hpdeco.records import TrialState
+from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
     from hpdeco.trial import Trial
@@ -67,10 +60,10 @@ class PercentilePruner:
     ) -> None:
         name = type(self).__name__
         self.percentile = check_number(name, "percentile", percentile, minimum=0, maximum=100)
-        self.n_startup_trials = check_int(name, "n_startup_trials", n_startup_trials, 0)
-        self.n_warmup_steps = check_int(name, "n_warmup_steps", n_warmup_steps, 0)
-        self.interval_steps = check_int(name, "interval_steps", interval_steps, 1)
-        self.n_min_trials = check_int(name, "n_min_trials", n_min_trials, 1)
+        self.n_startup_trials = check_int(name, "n_startup_trials", n_startup_trials, minimum=0)
+        self.n_warmup_steps = check_int(name, "n_warmup_steps", n_warmup_steps, minimum=0)
+        self.interval_steps = check_int(name, "interval_steps", interval_steps, minimum=1)
+        self.n_min_trials = check_int(name, "n_min_trials", n_min_trials, minimum=1)
 
     def _checkpoints(self, step: int) -> range:
         return range(self.n_warmup_steps + 1, step + 1, self.interval_steps)

@@ -6,7 +6,8 @@ import math
 from typing import TYPE_CHECKING
 
 from hpdeco.errors import ConfigError
-from hpdeco.pruners._common import check_int, check_number, crossed, current_step
+from hpdeco.pruners._common import crossed, current_step
+from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
     from hpdeco.trial import Trial
@@ -40,8 +41,8 @@ class ThresholdPruner:
         self.upper = None if upper is None else check_number(name, "upper", upper)
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ConfigError(f"{name}(lower={lower!r}, upper={upper!r}): lower must be <= upper")
-        self.n_warmup_steps = check_int(name, "n_warmup_steps", n_warmup_steps, 0)
-        self.interval_steps = check_int(name, "interval_steps", interval_steps, 1)
+        self.n_warmup_steps = check_int(name, "n_warmup_steps", n_warmup_steps, minimum=0)
+        self.interval_steps = check_int(name, "interval_steps", interval_steps, minimum=1)
 
     def should_prune(self, trial: Trial) -> bool:
         step = current_step(trial)

@@ -35,7 +35,6 @@ from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
-from hpdeco.errors import ConfigError
 from hpdeco.samplers._common import (
     COMPLETE,
     Encoding,
@@ -46,6 +45,7 @@ from hpdeco.samplers._common import (
     trial_rng,
 )
 from hpdeco.space import Param
+from hpdeco.validate import check_int
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -267,14 +267,10 @@ class GPSampler:
         n_restarts: int = 3,
         max_modelled: int = 200,
     ) -> None:
-        for name, value, low in (
-            ("n_startup_trials", n_startup_trials, 0),
-            ("n_candidates", n_candidates, 1),
-            ("n_restarts", n_restarts, 0),
-            ("max_modelled", max_modelled, 2),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"GPSampler({name}={value!r}): must be an int >= {low}")
+        check_int("GPSampler", "n_startup_trials", n_startup_trials)
+        check_int("GPSampler", "n_candidates", n_candidates, minimum=1)
+        check_int("GPSampler", "n_restarts", n_restarts)
+        check_int("GPSampler", "max_modelled", max_modelled, minimum=2)
         self.seed = new_seed(seed)
         self.n_startup_trials = n_startup_trials
         self.n_candidates = n_candidates

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from hpdeco.errors import ConfigError
 from hpdeco.samplers._common import (
     BAD,
     Encoding,
@@ -51,6 +50,7 @@ from hpdeco.samplers._common import (
     trial_rng,
 )
 from hpdeco.space import Param
+from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
@@ -130,21 +130,12 @@ class TPESampler:
         constant_liar: bool = True,
         prior_weight: float = 1.0,
     ) -> None:
-        for name, value, low in (
-            ("n_startup_trials", n_startup_trials, 0),
-            ("n_candidates", n_candidates, 1),
-            ("max_good", max_good, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"TPESampler({name}={value!r}): must be an int >= {low}")
-        for name, value in (("gamma", gamma), ("prior_weight", prior_weight)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (0 < value <= (1 if name == "gamma" else math.inf))
-            ):
-                rule = "in (0, 1]" if name == "gamma" else "> 0"
-                raise ConfigError(f"TPESampler({name}={value!r}): must be a number {rule}")
+        where = "TPESampler"
+        check_int(where, "n_startup_trials", n_startup_trials)
+        check_int(where, "n_candidates", n_candidates, minimum=1)
+        check_int(where, "max_good", max_good, minimum=1)
+        check_number(where, "gamma", gamma, minimum=0, maximum=1, strict=True)
+        check_number(where, "prior_weight", prior_weight, minimum=0, strict=True)
         self.seed = new_seed(seed)
         self.n_startup_trials = n_startup_trials
         self.n_candidates = n_candidates
