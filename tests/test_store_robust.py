@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import report_loop as loop
 from conftest import run_bench
 
 import hpdeco
@@ -26,18 +27,6 @@ from hpdeco.store.heartbeat import Heartbeat
 from hpdeco.store.sql import HOST
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def loop(store: str, max_trials: int, study: str = "s", sleep: float = 0.0, **options) -> None:
-    options.setdefault("verbose", 0)
-    with hpdeco.search(
-        objective="loss", max_trials=max_trials, store=store, study=study, **options
-    ) as s:
-        for trial in s:
-            x = hp.Float("x", 0.0, 1.0)
-            for step in (1, 2):
-                time.sleep(sleep)
-                trial.report(x / step, step)
 
 
 def admin(url: str):  # a psycopg connection
@@ -120,7 +109,7 @@ def test_a_server_stopped_mid_study_ends_in_one_store_error(
     pytest.importorskip("psycopg")
     from pgserver import MissingServer, stop, throwaway_postgres
 
-    monkeypatch.setattr("hpdeco.store.sql.RECONNECT_S", 1.0, raising=False)
+    monkeypatch.setattr("hpdeco.store.transactions.RECONNECT_S", 1.0)
     try:
         server = throwaway_postgres()
         url = server.__enter__()
@@ -431,6 +420,7 @@ def test_the_deleted_study_is_named(tmp_path: Path) -> None:
 # -- the drill ----------------------------------------------------------------------------------
 
 
+@pytest.mark.bench
 def test_the_backend_kill_drill_runs_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("psycopg")
     out = tmp_path / "drill.json"

@@ -24,7 +24,8 @@ from urllib.parse import quote, unquote
 
 from hpdeco.errors import ConfigError, StoreError, StudyNotFound
 from hpdeco.store.schema import META_TABLE, SCHEMA_VERSION, statements
-from hpdeco.store.sql import RECONNECTS, SQLStore, StudyRow
+from hpdeco.store.sql import SQLStore, StudyRow
+from hpdeco.store.transactions import RECONNECTS
 
 # An arbitrary constant: the advisory lock taken while one process creates the schema.
 _SCHEMA_LOCK = 0x68706463

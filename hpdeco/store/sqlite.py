@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from hpdeco.errors import ConfigError, StoreError, warn
 from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, statements
-from hpdeco.store.sql import RETRIES, SQLStore, StudyRow
+from hpdeco.store.sql import SQLStore, StudyRow
+from hpdeco.store.transactions import RETRIES
 
 BUSY_TIMEOUT_S = 30.0
 # The tables every hpdeco store has; a file marked as a store without them is damaged.
