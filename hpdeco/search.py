@@ -475,6 +475,13 @@ class Search:
     def summary(self) -> str:
         return self.study.summary()
 
+    def close(self) -> None:
+        """Release the store this search opened (a store object passed in stays open).
+        The store stays open after the ``with`` block so that ``best``, ``trials`` and
+        ``best_model()`` can read it; close it when done, or let it be collected."""
+        if self._study is not None and not isinstance(self._store_arg, Store):
+            self._study.close()
+
     def to_records(self, **options: Any) -> list[dict[str, Any]]:
         """Every trial as a plain dict (see :func:`hpdeco.analysis.to_records`)."""
         return self.study.to_records(**options)

@@ -190,6 +190,20 @@ class Study:
 
         return trials_dataframe(self, **options)
 
+    def close(self) -> None:
+        """Release the study's store (its connection); reading it afterwards is an error.
+
+        >>> with hpdeco.load_study("quickstart") as study:
+        ...     print(study.summary())
+        """
+        self.store.close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -179,3 +179,27 @@ def test_a_deleted_studys_id_is_never_reused(store: str) -> None:
     first = one_trial(store, study="a").study.id
     SQLiteStore(store).delete_study("a")
     assert one_trial(store, study="a").study.id != first
+
+
+def test_a_closed_store_says_so_and_a_study_closes_with_its_block(store: str) -> None:
+    from hpdeco.errors import StoreError
+
+    with hpdeco.search(objective="loss", max_trials=1, store=store, study="c", verbose=0) as s:
+        for trial in s:
+            trial.report(1.0, step=1)
+    assert s.best is not None  # still readable after the block
+    s.close()
+    with pytest.raises(StoreError, match=r"was closed; open it again"):
+        _ = s.trials
+    with hpdeco.load_study("c", store=store) as study:
+        assert len(study.trials) == 1
+    with pytest.raises(StoreError, match=r"was closed"):
+        _ = study.trials
+
+
+def test_a_missing_driver_is_a_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(hpdeco.MissingDependency, match=r'pip install "hpdeco\[postgres\]"'):
+        hpdeco.load_study("s", store="postgresql://tuner@localhost/studies")

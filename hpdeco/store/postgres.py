@@ -22,7 +22,7 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote
 
-from hpdeco.errors import ConfigError, StoreError, StudyNotFound
+from hpdeco.errors import ConfigError, MissingDependency, StoreError, StudyNotFound
 from hpdeco.store.schema import META_TABLE, SCHEMA_VERSION, statements
 from hpdeco.store.sql import SQLStore, StudyRow
 from hpdeco.store.transactions import RECONNECTS
@@ -242,7 +242,7 @@ class PostgresStore(SQLStore):
         try:
             import psycopg
         except ImportError:
-            raise ConfigError(
+            raise MissingDependency(
                 f'store={self.path!r} needs psycopg: pip install "hpdeco[postgres]"'
             ) from None
         self._psycopg = psycopg

@@ -21,6 +21,28 @@ from hpdeco.errors import HpdecoError, StoreError, StudyNotFound
 
 T = TypeVar("T")
 
+
+class _Closed:
+    """Stands in for the connection of a closed store, so that any use of it says so."""
+
+    closed = True
+    in_transaction = False
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _refuse(self, *args: object, **kwargs: object) -> Any:
+        raise StoreError(
+            f"store={self.path!r} was closed; open it again (hpdeco.load_study(...) or a new "
+            "search) to read or write it"
+        )
+
+    execute = executemany = cursor = _refuse
+
+    def close(self) -> None:
+        pass
+
+
 RETRIES = 8  # attempts at a write transaction that meets a transient lock error
 RECONNECTS = 3  # fresh connections tried for one transaction or read that lost its own
 RECONNECT_S = 30.0  # how long one reconnection keeps trying before the store gives up
@@ -104,7 +126,16 @@ class Transactions:
         raise NotImplementedError
 
     def close(self) -> None:
-        self._conn.close()
+        """Release the connection; using the store afterwards is a clear StoreError."""
+        if not isinstance(self._conn, _Closed):
+            self._close_connection()
+            self._conn = _Closed(self.path)
+
+    def __enter__(self) -> Transactions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- transactions -------------------------------------------------------------------------
 
