@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import report_loop as loop
 
 import hpdeco
 from hpdeco import StoreError, TrialState, hp
@@ -18,18 +19,6 @@ from hpdeco.store import open_store
 from hpdeco.store.heartbeat import Heartbeat
 
 WORKER = str(Path(__file__).parent / "worker.py")
-
-
-def loop(store: str, max_trials: int, study: str = "s", **options) -> hpdeco.Search:
-    options.setdefault("verbose", 0)
-    with hpdeco.search(
-        objective="loss", max_trials=max_trials, store=store, study=study, **options
-    ) as s:
-        for trial in s:
-            x = hp.Float("x", 0.0, 1.0)
-            for step in (1, 2):
-                trial.report({"loss": x / step, "acc": 1 - x}, step)
-    return s
 
 
 def test_trials_metrics_and_resume(any_store: str) -> None:
@@ -252,3 +241,45 @@ def test_a_postgres_database_with_someone_elses_tables_is_refused(postgres_url: 
         loop(postgres_url, 1)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         assert conn.execute("SELECT title FROM studies").fetchall() == [("mine",)]
+
+
+V1_TABLES = (
+    "CREATE TABLE study_attrs (study_id BIGINT NOT NULL REFERENCES studies(id)"
+    " ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (study_id, key))",
+    "CREATE TABLE trial_attrs (trial_id BIGINT NOT NULL REFERENCES trials(id)"
+    " ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (trial_id, key))",
+)
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_trials(any_store: str) -> None:
+    from hpdeco.store.schema import SCHEMA_VERSION
+
+    loop(any_store, 3, study="old")
+    store = open_store(any_store)
+    postgres = not isinstance(store, hpdeco.store.SQLiteStore)
+
+    def turn_back() -> None:  # the store as hpdeco with schema 1 left it
+        for statement in V1_TABLES:
+            store._run(statement)
+        if postgres:
+            store._run("UPDATE hpdeco_meta SET value = '1' WHERE key = 'schema_version'")
+        else:
+            store._run("PRAGMA user_version = 1")
+
+    store._transaction(turn_back)
+    store.close()
+    assert [r.state for r in hpdeco.load_study("old", store=any_store).trials] == [
+        TrialState.COMPLETE
+    ] * 3  # read-only: read as it is, not migrated
+    loop(any_store, 4, study="old")  # a search opens it for writing: migrated
+    reopened = open_store(any_store)
+    if postgres:
+        version = reopened._run("SELECT value FROM hpdeco_meta").fetchone()[0]
+        found = reopened._run("SELECT to_regclass('study_attrs')").fetchone()[0]
+        assert int(version) == SCHEMA_VERSION and found is None
+    else:
+        tables = {r[0] for r in reopened._run("SELECT name FROM sqlite_master").fetchall()}
+        assert reopened._run("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert not tables & {"study_attrs", "trial_attrs"}
+    records = hpdeco.load_study("old", store=any_store).trials
+    assert [r.state for r in records] == [TrialState.COMPLETE] * 4

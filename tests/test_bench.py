@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_bench
+
+pytestmark = pytest.mark.bench
 
 
 def test_overhead_benchmark_quick_run() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import digits_split
+from conftest import digit_model, digits_split
 
 import hpdeco
 from hpdeco import ConfigError, TrialState, hp
@@ -27,16 +27,9 @@ def digits():
 
 @hpdeco.tunable
 def build_model():
-    model = keras.Sequential([keras.Input((64,))])
-    model.add(keras.layers.Dense(hp.Int("units", 8, 16, step=8), activation="relu"))
-    model.add(keras.layers.Dense(10, activation="softmax"))
-    model.compile(
-        keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, sampling="log")),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        run_eagerly=True,  # no graph tracing: faster for a few tiny batches
+    return digit_model(
+        hp.Int("units", 8, 16, step=8), hp.Float("lr", 1e-3, 1e-2, sampling="log"), eager=True
     )
-    return model
 
 
 class Script(keras.callbacks.Callback):

@@ -6,49 +6,23 @@ import ast
 import csv
 import io
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, demo_search
+from conftest import run_cli as run
 
 import hpdeco
-from hpdeco import TrialState, hp
+from hpdeco import TrialState
 from hpdeco.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(store: str, study: str = "demo", trials: int = 8) -> hpdeco.Search:
     """A real search with report(): trial 2 fails, trials 4 and 6 are pruned at step 2,
     ``rate`` exists only when ``dropout`` is drawn (a conditional parameter)."""
-    with hpdeco.search(
-        objective="val_accuracy",
-        max_trials=trials,
-        store=store,
-        study=study,
-        seed=0,
-        sampler="random",
-        verbose=0,
-    ) as search:
-        for trial in search:
-            with trial:
-                lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
-                hp.Int("units", 16, 64, step=16)
-                hp.Choice("activation", ["relu", "tanh"])
-                if hp.Boolean("dropout"):
-                    hp.Float("rate", 0.1, 0.5)
-                if trial.number == 2:
-                    raise RuntimeError("diverged")
-                quality = 1 - abs(math.log10(lr) + 2.5) / 4
-                for epoch in range(1, 5):
-                    trial.report(
-                        {"val_accuracy": quality * (1 - 0.5**epoch), "loss": 1 / epoch}, epoch
-                    )
-                    if trial.number in (4, 6) and epoch == 2:
-                        raise hpdeco.TrialPruned()
-    return search
+    return demo_search(store, study=study, trials=trials)
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +31,6 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     build(path)
     build(path, study="other", trials=1)
     return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cli(*argv: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:

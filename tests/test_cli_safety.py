@@ -4,25 +4,20 @@ one line."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from conftest import run_cli as run
 
 import hpdeco
 from hpdeco import ConfigError, StoreError, hp
-from hpdeco.cli import main
 from hpdeco.store.schema import APPLICATION_ID
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def small(path: str, study: str = "demo") -> str:
@@ -153,42 +148,40 @@ with hpdeco.search(objective="score", max_trials=1, store={db!r}, study={study!r
 """
 
 
-def test_delete_refuses_while_a_trial_is_running_unless_forced(tmp_path: Path, capsys) -> None:
-    db = str(tmp_path / "hpdeco.db")
+@contextlib.contextmanager
+def worker_running(db: str, study: str) -> Iterator[subprocess.Popen[str]]:
+    """A worker process in the middle of trial 0 of ``study``, killed on leaving."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", WORKER.format(db=db, study="live")],
+        [sys.executable, "-c", WORKER.format(db=db, study=study)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
     try:
         assert proc.stdout.readline().strip() == "running"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_delete_refuses_while_a_trial_is_running_unless_forced(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "hpdeco.db")
+    with worker_running(db, "live"):
         err = one_line_error(*run(capsys, "delete", "live", "--store", db, "--yes"))
         assert "not deleted" in err and "1 trial(s) running now (trial 0 on " in err
         assert "--force" in err
         assert [s.name for s in hpdeco.load_study("live", store=db).store.studies()] == ["live"]
         code, out, _ = run(capsys, "delete", "live", "--store", db, "--yes", "--force")
         assert code == 0 and "deleted study 'live'" in out
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_delete_goes_ahead_when_the_running_trial_is_lost(tmp_path: Path, capsys) -> None:
     # A worker killed mid-trial leaves its trial RUNNING; its process is gone, so nothing
     # is running any more and the study may go.
     db = str(tmp_path / "hpdeco.db")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WORKER.format(db=db, study="lost")],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "running"
-    finally:
-        proc.kill()
-        proc.wait()
+    with worker_running(db, "lost"):
+        pass  # started, then killed mid-trial
     trials = hpdeco.load_study("lost", store=db).trials
     assert [t.state.value for t in trials] == ["RUNNING"]
     code, out, _ = run(capsys, "delete", "lost", "--store", db, "--yes")

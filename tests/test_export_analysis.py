@@ -8,8 +8,8 @@ import random
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from conftest import demo_search, quality
 
 import hpdeco
 from hpdeco import MissingDependency, TrialState, UsageError, hp
@@ -24,29 +24,14 @@ from hpdeco.analysis import (
 
 def build(store: str, trials: int = 8) -> hpdeco.Search:
     """Trial 2 fails, trial 4 is pruned at step 2, ``rate`` is conditional."""
-    with hpdeco.search(
-        objective="val_accuracy",
-        max_trials=trials,
-        store=store,
-        study="demo",
-        seed=0,
-        sampler="random",
-        verbose=0,
-    ) as search:
-        for trial in search:
-            with trial:
-                lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
-                hp.Choice("activation", ["relu", "tanh"])
-                if hp.Boolean("dropout"):
-                    hp.Float("rate", 0.1, 0.5)
-                if trial.number == 2:
-                    raise RuntimeError("diverged")
-                quality = 1 - abs(math.log10(lr) + 2.5) / 4
-                for epoch in range(1, 4):
-                    trial.report({"val_accuracy": quality * epoch / 3, "loss": 1 / epoch}, epoch)
-                    if trial.number == 4 and epoch == 2:
-                        raise hpdeco.TrialPruned()
-    return search
+    return demo_search(
+        store,
+        trials=trials,
+        epochs=3,
+        pruned=(4,),
+        units=False,
+        curve=lambda d, e: quality(d["lr"]) * e / 3,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +68,7 @@ def test_records_filter_by_state_and_add_history(search: hpdeco.Search) -> None:
 
 
 def test_the_study_and_the_search_both_offer_them(search: hpdeco.Search) -> None:
+    pytest.importorskip("pandas")
     study = hpdeco.load_study("demo", store=search.study.store.path)
     assert study.to_records() == search.to_records() == to_records(study)
     assert study.trials_dataframe().equals(search.trials_dataframe())
@@ -91,6 +77,7 @@ def test_the_study_and_the_search_both_offer_them(search: hpdeco.Search) -> None
 
 
 def test_dataframe_columns_types_and_missing_parameters(search: hpdeco.Search) -> None:
+    pytest.importorskip("pandas")
     df = trials_dataframe(search)
     assert list(df.columns[: len(COLUMNS)]) == list(COLUMNS)
     assert {"params_lr", "params_activation", "params_dropout", "params_rate"} <= set(df.columns)
@@ -107,6 +94,7 @@ def test_dataframe_columns_types_and_missing_parameters(search: hpdeco.Search) -
 
 
 def test_dataframe_of_a_study_without_trials(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
     store = str(tmp_path / "h.db")
     with hpdeco.search(objective="loss", max_trials=1, store=store, study="e", verbose=0):
         pass
@@ -183,10 +171,12 @@ def test_best_so_far_follows_the_direction(search: hpdeco.Search) -> None:
     assert values == sorted(values) and values[-1] == search.best.value
     lowest = best_so_far(search.trials, "min")
     assert [v for _, v in lowest] == sorted((v for _, v in lowest), reverse=True)
+    pd = pytest.importorskip("pandas")
     assert pd.Series([v for _, v in lowest]).is_monotonic_decreasing
 
 
 def test_parameter_columns_follow_the_order_a_trial_draws_them(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
     with hpdeco.search(
         objective="loss",
         max_trials=3,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import run_bench
 
-pytestmark = pytest.mark.keras
+pytestmark = [pytest.mark.keras, pytest.mark.bench]
 
 # KerasTuner 1.4.8 fails every trial under TF 2.21 unless tensorboard is installed.
 NEEDED = ("keras", "sklearn", "keras_tuner", "tensorboard", "optuna", "optuna_integration")

@@ -11,21 +11,13 @@ import weakref
 
 import numpy as np
 import pytest
+from conftest import digit_model
 
 import hpdeco
 from hpdeco import hp
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
-
-
-def _model(units: int, lr: float) -> keras.Model:
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(units, activation="relu")])
-    model.add(keras.layers.Dense(10, activation="softmax"))
-    model.compile(
-        keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
-    return model
 
 
 def test_models_are_freed_between_trials_and_the_freeze_ends_with_the_search(
@@ -39,7 +31,7 @@ def test_models_are_freed_between_trials_and_the_freeze_ends_with_the_search(
     frozen = []
     with hpdeco.search(objective="accuracy", max_trials=4, store=store, verbose=0) as search:
         for trial in search:
-            model = _model(hp.Int("units", 8, 64, step=8), hp.Float("lr", 1e-3, 1e-2))
+            model = digit_model(hp.Int("units", 8, 64, step=8), hp.Float("lr", 1e-3, 1e-2))
             model.fit(x, y, epochs=1, verbose=0, callbacks=trial.callbacks())
             models.append(weakref.ref(model))
             frozen.append(gc.get_freeze_count())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import digits_split
+from conftest import digit_model, digits_split
 
 import hpdeco
 from hpdeco import ObjectiveError, TrialState, hp
@@ -20,15 +20,7 @@ def digits():
 
 @hpdeco.tunable
 def build_model():
-    model = keras.Sequential([keras.Input((64,))])
-    model.add(keras.layers.Dense(hp.Int("units", 8, 32, step=8), activation="relu"))
-    model.add(keras.layers.Dense(10, activation="softmax"))
-    model.compile(
-        keras.optimizers.Adam(hp.Float("lr", 1e-3, 3e-2, sampling="log")),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return digit_model(hp.Int("units", 8, 32, step=8), hp.Float("lr", 1e-3, 3e-2, sampling="log"))
 
 
 def test_outside_a_search_the_function_builds_the_default_model() -> None:

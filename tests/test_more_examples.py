@@ -7,24 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_example as run
 
 import hpdeco
 from hpdeco import TrialState
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-
 pytestmark = pytest.mark.keras
-
-
-def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
 
 
 def tiny(store: Path, *more: str) -> list[str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
+from conftest import demo_search, quality
 from matplotlib.figure import Figure
 
 import hpdeco
@@ -15,30 +15,9 @@ from hpdeco.analysis import param_importance
 
 def build(store: str, trials: int = 10) -> hpdeco.Search:
     """Trial 2 fails, trials 4 and 7 are pruned at step 2, ``rate`` is conditional."""
-    with hpdeco.search(
-        objective="val_accuracy",
-        max_trials=trials,
-        store=store,
-        study="demo",
-        seed=3,
-        sampler="random",
-        verbose=0,
-    ) as search:
-        for trial in search:
-            with trial:
-                lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
-                hp.Int("units", 16, 64, step=16)
-                hp.Choice("activation", ["relu", "tanh"])
-                if hp.Boolean("dropout"):
-                    hp.Float("rate", 0.1, 0.5)
-                if trial.number == 2:
-                    raise RuntimeError("diverged")
-                quality = 1 - abs(math.log10(lr) + 2.5) / 4
-                for epoch in range(1, 5):
-                    trial.report({"val_accuracy": quality * epoch / 4, "loss": 1 / epoch}, epoch)
-                    if trial.number in (4, 7) and epoch == 2:
-                        raise hpdeco.TrialPruned()
-    return search
+    return demo_search(
+        store, trials=trials, seed=3, pruned=(4, 7), curve=lambda d, e: quality(d["lr"]) * e / 4
+    )
 
 
 @pytest.fixture(scope="module")

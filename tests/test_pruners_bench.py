@@ -19,6 +19,7 @@ def _bench():
     return module
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(not CURVES.exists(), reason="bench/data/digits_curves.csv is not there")
 def test_pruning_benchmark_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "pruning.json"

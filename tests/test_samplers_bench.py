@@ -6,7 +6,10 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_bench
+
+pytestmark = pytest.mark.bench
 
 
 def _installed(module: str) -> bool:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import run_bench
 
+pytestmark = pytest.mark.bench
+
 
 def test_listing_benchmark_gives_the_same_answer_both_ways(tmp_path: Path) -> None:
     out = tmp_path / "listing.json"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, demo_search, digit_model, digits_split
 from tensorboard.backend.event_processing import event_accumulator as ea
 from tensorboard.plugins.hparams import metadata
 from tensorboard.util import tensor_util
@@ -18,8 +19,6 @@ import hpdeco
 from hpdeco import MissingDependency, TrialState, UsageError, hp
 from hpdeco import tensorboard as tb
 from hpdeco.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_run(folder: Path) -> tuple[dict, dict, dict]:
@@ -43,29 +42,16 @@ def read_run(folder: Path) -> tuple[dict, dict, dict]:
 
 
 def build(store: str) -> hpdeco.Search:
-    with hpdeco.search(
-        objective="val_accuracy",
-        max_trials=5,
-        store=store,
-        study="demo",
-        seed=0,
-        sampler="random",
-        verbose=0,
-    ) as search:
-        for trial in search:
-            with trial:
-                lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
-                units = hp.Int("units", 16, 64, step=16)
-                hp.Choice("activation", ["relu", "tanh"])
-                if trial.number == 1:
-                    raise RuntimeError("diverged")
-                for epoch in (1, 2, 3):
-                    trial.report(
-                        {"val_accuracy": lr * epoch + units / 1000, "loss": 1 / epoch}, epoch
-                    )
-                    if trial.number == 3 and epoch == 2:
-                        raise hpdeco.TrialPruned()
-    return search
+    """Trial 1 fails, trial 3 is pruned at step 2; val_accuracy grows with lr and units."""
+    return demo_search(
+        store,
+        trials=5,
+        epochs=3,
+        fail=1,
+        pruned=(3,),
+        dropout=False,
+        curve=lambda d, e: d["lr"] * e + d["units"] / 1000,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -172,14 +158,6 @@ def test_importing_it_imports_neither_keras_nor_tensorboard() -> None:
 # -- with Keras -------------------------------------------------------------------------------
 
 
-def digits():
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    return x[:300], y[:300], x[300:400], y[300:400]
-
-
 @pytest.mark.keras
 def test_a_keras_search_is_never_made_to_import_tensorboard(tmp_path: Path) -> None:
     code = f"""
@@ -213,23 +191,14 @@ def test_the_keras_callback_writes_each_trial_live(tmp_path: Path) -> None:
 
     from hpdeco.tensorboard import HParamsCallback
 
-    x, y, xv, yv = digits()
+    (x, y), (xv, yv) = digits_split(300, 100)
     logdir = tmp_path / "tb"
     with hpdeco.search(
         objective="val_accuracy", max_trials=2, store=str(tmp_path / "k.db"), seed=0, verbose=0
     ) as search:
         for trial in search:
-            model = keras.Sequential(
-                [
-                    keras.Input((64,)),
-                    keras.layers.Dense(hp.Int("units", 8, 32, step=8), activation="relu"),
-                    keras.layers.Dense(10, activation="softmax"),
-                ]
-            )
-            model.compile(
-                keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, sampling="log")),
-                "sparse_categorical_crossentropy",
-                metrics=["accuracy"],
+            model = digit_model(
+                hp.Int("units", 8, 32, step=8), hp.Float("lr", 1e-3, 1e-2, sampling="log")
             )
             model.fit(
                 x,
@@ -257,23 +226,13 @@ def test_the_keras_callback_writes_each_trial_live(tmp_path: Path) -> None:
 
 @pytest.mark.keras
 def test_the_keras_callback_in_tune_gets_a_fresh_copy_per_trial(tmp_path: Path) -> None:
-    import keras
-
     from hpdeco.tensorboard import HParamsCallback
 
     @hpdeco.tunable
     def build_model():
-        model = keras.Sequential(
-            [
-                keras.Input((64,)),
-                keras.layers.Dense(hp.Int("units", 8, 32, step=8), activation="relu"),
-                keras.layers.Dense(10, activation="softmax"),
-            ]
-        )
-        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
+        return digit_model(hp.Int("units", 8, 32, step=8))
 
-    x, y, xv, yv = digits()
+    (x, y), (xv, yv) = digits_split(300, 100)
     result = build_model.tune(
         x,
         y,

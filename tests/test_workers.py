@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import digit_model, digits_split
 
 import hpdeco
 from hpdeco import ConfigError, TrialState, hp
@@ -15,28 +16,13 @@ pytestmark = pytest.mark.keras
 
 @hpdeco.tunable
 def build_small():
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(hp.Int("units", 8, 32, step=8), activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = digit_model(hp.Int("units", 8, 32, step=8))
     model.pid = os.getpid()
     return model
 
 
-def digits():
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    return x[:300], y[:300], (x[300:450], y[300:450])
-
-
 def test_isolated_trials_run_in_child_processes_and_keep_everything(tmp_path) -> None:
-    x, y, val = digits()
+    (x, y), val = digits_split(300, 150)
     store = str(tmp_path / "iso.db")
     result = build_small.tune(
         x,
@@ -63,7 +49,7 @@ def test_isolated_trials_run_in_child_processes_and_keep_everything(tmp_path) ->
 
 
 def test_workers_share_the_study(tmp_path) -> None:
-    x, y, val = digits()
+    (x, y), val = digits_split(300, 150)
     store = str(tmp_path / "w.db")
     result = build_small.tune(
         x,
@@ -87,7 +73,7 @@ def test_a_private_store_cannot_be_shared() -> None:
 
 
 def test_an_isolated_trial_takes_its_queued_values(tmp_path) -> None:
-    x, y, val = digits()
+    (x, y), val = digits_split(300, 150)
     store = str(tmp_path / "iso.db")
     with hpdeco.search(
         objective="val_accuracy", store=store, study="build_small", space=build_small, verbose=0
