@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -153,6 +153,16 @@ def _where(study: Any, record: TrialRecord) -> str:
     return f", set by the trial itself (not a reported epoch's value{reported})"
 
 
+def _print_params(params: Mapping[str, Any], out: TextIO) -> None:
+    """A ``parameters:`` block, one aligned ``name  value`` line each; nothing if none."""
+    if not params:
+        return
+    print("\nparameters:", file=out)
+    width = max(len(n) for n in params)
+    for name, value in params.items():
+        print(f"  {name.ljust(width)}  {value!r}", file=out)
+
+
 def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     study = study_of(args)
     trials = study.trials
@@ -172,11 +182,7 @@ def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     if best.reason:
         print(f"note: {best.reason}", file=out)
     params = dict(best.params)
-    if params:
-        print("\nparameters:", file=out)
-        width = max(len(n) for n in params)
-        for name, value in params.items():
-            print(f"  {name.ljust(width)}  {value!r}", file=out)
+    _print_params(params, out)
     print("\nas a Python dict:", file=out)
     print(f"params = {params!r}", file=out)
     weights = _weights_file(study, best.number)
@@ -221,11 +227,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     )
     if record.reason:
         print(f"reason: {record.reason}", file=out)
-    if record.params:
-        print("\nparameters:", file=out)
-        width = max(len(n) for n in record.params)
-        for name, value in record.params.items():
-            print(f"  {name.ljust(width)}  {value!r}", file=out)
+    _print_params(record.params, out)
     rows = analysis.history(record)
     if rows:
         metrics = sorted({k for r in rows for k in r if k != "step"})

@@ -3,7 +3,7 @@ every trial's metric epoch by epoch (:func:`plot_learning_curves`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpdeco.analysis import as_study, best_so_far
 from hpdeco.plots.base import (
@@ -18,7 +18,7 @@ from hpdeco.plots.base import (
     ring,
     values,
 )
-from hpdeco.records import TrialState
+from hpdeco.records import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -142,52 +142,11 @@ def plot_learning_curves(source: Study | Search, metric: str | None = None) -> F
         return text
 
     for trial, curve in curves:
-        steps = sorted(s for s, v in curve.items() if finite(v))
-        values = [curve[s] for s in steps]
         if best is not None and trial.number == best.number:
             continue  # drawn last, on top
-        if trial.state is TrialState.PRUNED:
-            color = COLORS[TrialState.PRUNED]
-            ax.plot(
-                steps,
-                values,
-                color=color,
-                alpha=0.8,
-                linewidth=1,
-                marker="x",
-                markevery=[len(steps) - 1],  # a cross at the epoch where it was stopped
-                markersize=8,
-                mew=2,
-                label=label("pruned", "PRUNED (x: where it was stopped)"),
-            )
-        elif trial.state is TrialState.FAIL:
-            ax.plot(
-                steps,
-                values,
-                ":",
-                color=COLORS[TrialState.FAIL],
-                alpha=0.8,
-                label=label("fail", "FAIL"),
-            )
-        elif trial.state is TrialState.COMPLETE:
-            ax.plot(
-                steps,
-                values,
-                color=COLORS[TrialState.COMPLETE],
-                alpha=0.5,
-                linewidth=1,
-                marker="." if len(steps) < 3 else None,
-                label=label("complete", "COMPLETE"),
-            )
-        else:
-            ax.plot(
-                steps,
-                values,
-                "--",
-                color=COLORS[TrialState.RUNNING],
-                alpha=0.8,
-                label=label("running", trial.state.value),
-            )
+        steps = sorted(s for s, v in curve.items() if finite(v))
+        group, text, style = _curve_style(trial, steps)
+        ax.plot(steps, [curve[s] for s in steps], label=label(group, text), **style)
     if best is not None:
         curve = best.metrics.get(metric, {})
         steps = sorted(s for s, v in curve.items() if finite(v))
@@ -208,3 +167,37 @@ def plot_learning_curves(source: Study | Search, metric: str | None = None) -> F
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=9)
     return fig
+
+
+def _curve_style(trial: TrialRecord, steps: list[int]) -> tuple[str, str, dict[str, Any]]:
+    """How the curve of a trial other than the best is drawn: its legend group (one entry
+    each), the entry's text, and the keyword arguments of ``ax.plot``."""
+    if trial.state is TrialState.PRUNED:
+        return (
+            "pruned",
+            "PRUNED (x: where it was stopped)",
+            {
+                "color": COLORS[TrialState.PRUNED],
+                "alpha": 0.8,
+                "linewidth": 1,
+                "marker": "x",
+                "markevery": [len(steps) - 1],  # a cross at the epoch where it was stopped
+                "markersize": 8,
+                "mew": 2,
+            },
+        )
+    if trial.state is TrialState.FAIL:
+        return "fail", "FAIL", {"linestyle": ":", "color": COLORS[TrialState.FAIL], "alpha": 0.8}
+    if trial.state is TrialState.COMPLETE:
+        return (
+            "complete",
+            "COMPLETE",
+            {
+                "color": COLORS[TrialState.COMPLETE],
+                "alpha": 0.5,
+                "linewidth": 1,
+                "marker": "." if len(steps) < 3 else None,
+            },
+        )
+    style = {"linestyle": "--", "color": COLORS[TrialState.RUNNING], "alpha": 0.8}
+    return "running", trial.state.value, style
