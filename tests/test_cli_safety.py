@@ -303,7 +303,8 @@ def test_a_store_whose_tables_were_altered_is_one_line(db: str, capsys) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("DROP INDEX trials_by_finish")
         conn.execute("ALTER TABLE trials DROP COLUMN finish_seq")
-    for command in (["studies"], ["trials", "demo"], ["best", "demo"]):
+    # (`studies` reads no finish_seq since best ties go by trial number: it still works.)
+    for command in (["trials", "demo"], ["best", "demo"]):
         err = one_line_error(*run(capsys, *command, "--store", db))
         assert f"store={db!r}" in err and "finish_seq" in err
 

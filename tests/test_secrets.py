@@ -97,7 +97,7 @@ def run(store: str, capsys: pytest.CaptureFixture[str]) -> str:
 def stored_text(store: str) -> str:
     """Every value the store's tables hold, as text."""
     opened = open_store(store)
-    tables = ("studies", "trials", "params", "metrics", "study_attrs", "trial_attrs")
+    tables = ("studies", "trials", "params", "metrics")
     return "\n".join(
         str(opened._run(f"SELECT * FROM {table}").fetchall()) for table in tables
     ) + str(opened._run("SELECT * FROM hpdeco_meta").fetchall())

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from hpdeco.errors import ConfigError, MissingDependency, StoreError, StudyNotFound
-from hpdeco.store.schema import META_TABLE, SCHEMA_VERSION, statements
+from hpdeco.store.schema import META_TABLE, SCHEMA_VERSION, migrations, statements
 from hpdeco.store.sql import SQLStore, StudyRow
 from hpdeco.store.transactions import RECONNECTS
 
@@ -389,13 +389,27 @@ class PostgresStore(SQLStore):
                 self._create_if_missing()
             finally:
                 self._run("SELECT pg_advisory_unlock(?)", (_SCHEMA_LOCK,))
-        row = self._run("SELECT value FROM hpdeco_meta WHERE key = 'schema_version'").fetchone()
-        version = int(row[0])
+        version = self._version()
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"store={self.path!r} was written by a newer hpdeco (schema {version}, this "
                 f"hpdeco reads up to {SCHEMA_VERSION}); upgrade hpdeco to open it"
             )
+        if version < SCHEMA_VERSION and not self.read_only:
+            self._transaction(self._migrate)
+
+    def _version(self) -> int:
+        row = self._run("SELECT value FROM hpdeco_meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        # Under a lock on the version row: one worker migrates, the others then see it done.
+        self._run("SELECT value FROM hpdeco_meta WHERE key = 'schema_version' FOR UPDATE")
+        for statement in migrations(self._version()):
+            self._run(statement)
+        self._run(
+            "UPDATE hpdeco_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
 
     def _create_if_missing(self) -> None:
         if self._run("SELECT to_regclass('hpdeco_meta')").fetchone()[0] is not None:

@@ -6,12 +6,10 @@ DOUBLE PRECISION, which SQLite reads as INTEGER and REAL.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # 'hpdc' as a big-endian integer: marks a SQLite file as an hpdeco store.
 APPLICATION_ID = 0x68706463
-
-FINISHED_STATES = ("COMPLETE", "PRUNED", "FAIL")
 
 # Keeps the schema version where a backend has no header field for it (PostgreSQL).
 META_TABLE = """
@@ -79,23 +77,23 @@ TABLES = (
     )
     """,
     "CREATE INDEX metrics_by_step ON metrics (study_id, name, step)",
-    """
-    CREATE TABLE study_attrs (
-        study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (study_id, key)
-    )
-    """,
-    """
-    CREATE TABLE trial_attrs (
-        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (trial_id, key)
-    )
-    """,
 )
+
+
+# The tables every store of this version has (a store missing one is damaged).
+TABLE_NAMES = ("studies", "trials", "params", "metrics")
+
+# What brings a store from version ``n - 1`` to ``n``; each backend runs them in one write
+# transaction and records the new version in it.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # Version 1 created two attribute tables that nothing ever wrote or read.
+    2: ("DROP TABLE IF EXISTS trial_attrs", "DROP TABLE IF EXISTS study_attrs"),
+}
+
+
+def migrations(version: int) -> list[str]:
+    """The statements that bring a store of ``version`` to ``SCHEMA_VERSION``, in order."""
+    return [sql for n in range(version + 1, SCHEMA_VERSION + 1) for sql in MIGRATIONS[n]]
 
 
 def statements(pk: str) -> list[str]:

@@ -17,13 +17,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from hpdeco.errors import ConfigError, StoreError, warn
-from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, statements
+from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, TABLE_NAMES, migrations, statements
 from hpdeco.store.sql import SQLStore, StudyRow
 from hpdeco.store.transactions import RETRIES
 
 BUSY_TIMEOUT_S = 30.0
 # The tables every hpdeco store has; a file marked as a store without them is damaged.
-TABLE_NAMES = ("studies", "trials", "params", "metrics")
 
 
 def check_path(path: str | os.PathLike[str]) -> str:
@@ -190,7 +189,16 @@ class SQLiteStore(SQLStore):
         self._run("PRAGMA foreign_keys = ON")
         if not self.read_only:
             self._set_journal()
+            if version < SCHEMA_VERSION and app_id == APPLICATION_ID:
+                self._transaction(self._migrate)
         self._run("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self) -> None:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        version = self._run("PRAGMA user_version").fetchone()[0]
+        for statement in migrations(version):
+            self._run(statement)
+        self._run(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _header(self) -> tuple[int, int, list[str]]:
         """The file's application id, schema version and tables, read in one transaction:
