@@ -25,6 +25,7 @@ what they share (opening the store, ``--state``, refusing to write over a store)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
@@ -219,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A warning (such as a store read as a snapshot) is one escaped line, as errors are.
         warnings.showwarning = functools.partial(_note, args.command)
         warnings.simplefilter("always", UserWarning)  # every run says it, not only the first
+        args.opened = contextlib.ExitStack()  # the stores the command opens, closed here
         try:
-            return int(args.func(args, out) or 0)
+            with args.opened:
+                return int(args.func(args, out) or 0)
         except HpdecoError as exc:
             print(escape(f"hpdeco {args.command}: error: {exc}"), file=sys.stderr)
             return 1

@@ -55,12 +55,19 @@ def open_existing_store(path: str, *, read_only: bool = True) -> Any:
     return open_store(path, read_only=read_only)
 
 
+def store_of(args: argparse.Namespace, *, read_only: bool = True) -> Any:
+    """The store named by ``--store``, never created; :func:`hpdeco.cli.main` closes it
+    when the command ends (``args.opened``, an ExitStack, holds what was opened)."""
+    store = open_existing_store(store_path(args), read_only=read_only)
+    args.opened.callback(store.close)
+    return store
+
+
 def study_of(args: argparse.Namespace) -> Any:
     """The study named on the command line, from its existing store, opened read-only."""
     from hpdeco.study import load_study
 
-    path = store_path(args)
-    return load_study(args.study, store=open_existing_store(path))
+    return load_study(args.study, store=store_of(args))
 
 
 def direction_words(study: Any) -> str:

@@ -13,7 +13,7 @@ from hpdeco.cli.options import (
     CommandError,
     chosen_states,
     direction_words,
-    open_existing_store,
+    store_of,
     store_path,
     study_of,
 )
@@ -23,7 +23,7 @@ from hpdeco.records import TrialRecord, TrialState
 
 def cmd_studies(args: argparse.Namespace, out: TextIO) -> int:
     path = store_path(args)
-    store = open_existing_store(path)
+    store = store_of(args)
     rows = []
     for row in store.studies():
         seen = store.overview(row.id, row.direction)

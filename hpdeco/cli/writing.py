@@ -19,7 +19,7 @@ from hpdeco.cli.options import (
     CommandError,
     check_target,
     chosen_states,
-    open_existing_store,
+    store_of,
     store_path,
     study_of,
 )
@@ -163,7 +163,7 @@ def _live_trials(study: Any) -> list[str]:
 
 def cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
     path = store_path(args)
-    store = open_existing_store(path, read_only=False) if args.yes else None
+    store = store_of(args, read_only=False) if args.yes else None
     study = study_of(args)  # read-only: the study must exist before we ask anything
     trials = study.trials
     found = analysis.describe_counts(analysis.counts(trials))
@@ -186,7 +186,7 @@ def cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
             print("not deleted", file=out)
             return 1
     if store is None:  # opened for writing only once the answer is yes
-        store = open_existing_store(path, read_only=False)
+        store = store_of(args, read_only=False)
     from hpdeco.weights import weights_folder  # numpy: only when deleting
 
     folder = weights_folder(study)
