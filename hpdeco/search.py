@@ -42,7 +42,6 @@ from hpdeco.weights import WeightKeeper, best_model, check_keep_best, ranked
 logger = logging.getLogger("hpdeco")
 
 TRIAL_VALUES = ("best", "last")
-MAX_TRIALS = object()  # _claim's answer when max_trials trials exist
 WAIT_FOR_WORKERS_S = 0.2  # poll interval while other workers hold every configuration left
 
 
@@ -322,7 +321,7 @@ class Search:
     def _counted(self, *, finished_only: bool = False) -> int:
         """Trials that use up max_trials: all but the earlier runs' rerun failures."""
         counts = self.study.store.count(self.study.id)
-        counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        counted: tuple[TrialState, ...] = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
         if not finished_only:
             counted += (TrialState.RUNNING,)
         return sum(counts.get(state, 0) for state in counted) - len(self.study.rerun)
@@ -334,18 +333,15 @@ class Search:
         self._recover()
         study.refresh()
         claim = self._claim(study)
-        if claim is None:
-            return None
-        if claim is MAX_TRIALS:
-            self.stopped_because = "max_trials"
+        if claim is None:  # stopped_because says why
             return None
         if self._heartbeat is not None:
             self._heartbeat.trial_id = claim.trial_id
         return Trial(study, claim.trial_id, claim.number, claim.params)
 
-    def _claim(self, study: Study) -> Claim | object | None:
-        """Start a trial in the store; None when the search is over, MAX_TRIALS when it is
-        over by count. Waits while other workers hold every configuration left."""
+    def _claim(self, study: Study) -> Claim | None:
+        """Start a trial in the store; None when the search is over (``stopped_because``
+        says why). Waits while other workers hold every configuration left."""
         exhausted = getattr(study.sampler, "exhausted", None)
         planner = getattr(study.sampler, "plan", None)
         plan = None if planner is None else functools.partial(planner, study)
@@ -374,7 +370,9 @@ class Search:
                 self._recover()
                 study.refresh()
                 continue
-            return MAX_TRIALS if claim is None else claim
+            if claim is None:
+                self.stopped_because = "max_trials"
+            return claim
 
     def _enter(self, trial: Trial) -> None:
         self._active = trial

@@ -150,7 +150,7 @@ def read_space(fn: Callable[..., Any]) -> StaticSpace:
         call = _hp_call(node, hp_names, module_names)
         if call is None:
             continue
-        entry = _entry(call, filename, first_line + node.lineno - 1)
+        entry = _entry(call, filename, first_line + call.lineno - 1)
         if id(node) in once:
             defaults.append(entry)
             continue
@@ -255,7 +255,8 @@ def _entry(call: ast.Call, filename: str, lineno: int) -> Entry:
     ):
         return Entry(f"<{ast.unparse(call)}>", kind, None, True, ("*args",), filename, lineno)
     try:
-        bound = _SIGNATURES[kind].bind(None, *call.args, **{k.arg: k.value for k in call.keywords})  # type: ignore[misc]
+        keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+        bound = _SIGNATURES[kind].bind(None, *call.args, **keywords)
     except TypeError as exc:
         raise SpaceError(f"{where}: hp.{kind}(...) has bad arguments: {exc}") from None
     arguments = dict(bound.arguments)

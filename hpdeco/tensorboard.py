@@ -192,6 +192,7 @@ def _callback_class() -> type:
 
     from hpdeco.callbacks import _scalars
     from hpdeco.space import current_trial
+    from hpdeco.trial import Trial
 
     class HParamsCallback(keras.callbacks.Callback):
         """Writes the running trial's parameters (as TensorBoard hparams) and each epoch's
@@ -216,8 +217,9 @@ def _callback_class() -> type:
             return type(self)(self.logdir, self.trial)  # a fresh one for each trial
 
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-            trial = self.trial if self.trial is not None else current_trial.get()
-            if trial is None:
+            running = current_trial.get()  # a Trial, or best_model()'s stand-in
+            trial = self.trial if self.trial is not None else running
+            if not isinstance(trial, Trial):
                 raise UsageError(
                     "HParamsCallback is used outside a trial: pass it to fit() inside "
                     "`for trial in search:` (or tune(callbacks=[...])), or pass trial="

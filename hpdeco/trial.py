@@ -127,7 +127,10 @@ class Trial:
                     f"{param.name!r} is not a value of {param.describe()} (the space changed "
                     "since it was queued?); a new value is drawn"
                 )
-            value = self.study.sampler.suggest(param, self)
+            sampler = self.study.sampler
+            if sampler is None:  # a study opened for reading has no sampler
+                raise UsageError(f"study {self.study.name!r} was opened to read: it draws nothing")
+            value = sampler.suggest(param, self)
             if not param.contains(value):
                 raise UsageError(
                     f"sampler {self.study.sampler!r} returned {value!r} for {param.name!r}, "

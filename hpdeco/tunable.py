@@ -18,7 +18,7 @@ from hpdeco.trial import Trial
 from hpdeco.validate import check_int
 from hpdeco.workers import FitJob, check_shared_store, run_isolated, start_workers
 
-R = TypeVar("R")
+R = TypeVar("R", covariant=True)
 
 
 class Tunable(Protocol[R]):

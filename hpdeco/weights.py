@@ -170,9 +170,12 @@ class WeightKeeper:
             fd, tmp = tempfile.mkstemp(prefix=f".trial-{number}.", suffix=".tmp", dir=self.folder)
             try:
                 with os.fdopen(fd, "wb") as f:
-                    arrays = {f"w{i:05d}": np.asarray(w) for i, w in enumerate(weights)}
+                    arrays: dict[str, Any] = {
+                        f"w{i:05d}": np.asarray(w) for i, w in enumerate(weights)
+                    }
                     meta = np.asarray(_meta(self.study, number, step, params))
-                    np.savez(f, step=np.asarray(step), meta=meta, **arrays)
+                    arrays.update(step=np.asarray(step), meta=meta)
+                    np.savez(f, **arrays)
                 os.replace(tmp, target)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -314,7 +317,7 @@ def build_with(build: Callable[..., Any], params: dict[str, Any]) -> Any:
     from hpdeco.space import hp
     from hpdeco.tunable import _wants_hp
 
-    token = current_trial.set(_Replay(dict(params)))  # type: ignore[arg-type]
+    token = current_trial.set(_Replay(dict(params)))
     try:
         return build(hp) if _wants_hp(build) else build()
     finally:

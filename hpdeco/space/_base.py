@@ -50,6 +50,7 @@ def as_int(name: str, argument: str, value: Any) -> int:
         raise space_error(
             name, argument, value, "must be an integer", "use hp.Float for real numbers"
         )
+    value = int(value)
     if not -INT_LIMIT <= value <= INT_LIMIT:
         raise space_error(
             name,
@@ -113,7 +114,7 @@ class Param:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"type": type(self).__name__}
+        data: dict[str, Any] = {"type": type(self).__name__}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             data[field.name] = list(value) if isinstance(value, tuple) else value

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from hpdeco.errors import UsageError
 from hpdeco.space._base import Param, Sampling, Value
@@ -94,7 +94,13 @@ class HyperParameters:
         'relu'
         """
         return _resolve(
-            Choice(name, tuple(values) if isinstance(values, list) else values, ordered, default)
+            # A list becomes a tuple; anything else goes to Choice's own check as it is.
+            Choice(
+                name,
+                tuple(values) if isinstance(values, list) else cast(Any, values),
+                ordered,
+                default,
+            )
         )
 
     def Boolean(self, name: str, default: bool = False) -> bool:

@@ -28,6 +28,7 @@ class _Numeric(Param):
     min_value: Any
     max_value: Any
     step: Any
+    default_value: Any
     sampling: str
 
     def _normalise(self, convert: Callable[[str, str, Any], Any]) -> None:
@@ -219,11 +220,12 @@ class Int(_Numeric):
         value = plain(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             return False
-        if not self.min_value <= value <= self.max_value:
+        number = int(value)
+        if not self.min_value <= number <= self.max_value:
             return False
         if self.sampling == "log" and self.step is not None:
-            return value in self.grid()
-        return self._on_grid(value)
+            return number in self.grid()
+        return self._on_grid(number)
 
     def _continuous_from_unit(self, u: float) -> float:
         # Widen by half a unit so the end values get as much mass as the others.
@@ -266,9 +268,10 @@ class Float(_Numeric):
         value = plain(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
-        if not math.isfinite(value):
+        number = float(value)
+        if not math.isfinite(number):
             return False
         slack = 1e-12 * max(1.0, abs(self.min_value), abs(self.max_value))
-        if not self.min_value - slack <= value <= self.max_value + slack:
+        if not self.min_value - slack <= number <= self.max_value + slack:
             return False
-        return self._on_grid(float(value))
+        return self._on_grid(number)

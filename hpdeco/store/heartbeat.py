@@ -51,7 +51,8 @@ class Heartbeat:
                 except Exception:
                     # A missed beat is retried at the next interval, on a new connection:
                     # this one may be the reason it failed.
-                    store = _close(store)
+                    _close(store)
+                    store = None
         finally:
             _close(store)
 

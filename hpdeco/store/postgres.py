@@ -166,10 +166,10 @@ def redact(text: str) -> str:
         return f"{scheme}://{user + '@' if user else ''}{where}{query}"
     if not _looks_like_conninfo(text):
         return text
-    pairs = _conninfo(text)
-    if pairs is None:
+    keywords = _conninfo(text)
+    if keywords is None:
         return "postgresql://(an unreadable libpq connection string)"
-    found = dict(pairs)
+    found = dict(keywords)
     host = found.pop("host", None) or found.pop("hostaddr", "")
     port = found.pop("port", "")
     user = found.pop("user", "")

@@ -145,20 +145,22 @@ class SQLiteStore(SQLStore):
     def _explain(self, error: Exception) -> str:
         code = getattr(error, "sqlite_errorcode", None)
         code = None if code is None else code & 0xFF  # the primary code of an extended one
+        # sqlite3 names these codes from Python 3.11 on; their values are SQLite's own.
+        full, readonly, ioerr = 13, 8, 10
         text = str(error).lower()
-        if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        if code == full or "disk is full" in text:
             return (
                 f"; the disk holding {self.path!r} is full: free disk space, then run again "
                 "(finished trials are kept)"
             )
-        if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+        if code == readonly or "readonly" in text:
             return "; the file or its folder is read-only: check their permissions and mount"
         if self._transient(error):
             return (
                 "; another process kept the store locked for too long: look for a stuck "
                 "process using it"
             )
-        if code == sqlite3.SQLITE_IOERR or "i/o error" in text:
+        if code == ioerr or "i/o error" in text:
             return "; the disk refused the write: check the disk and the file system"
         return ""
 
