@@ -40,8 +40,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from hpdeco.errors import StoreError, UsageError
 from hpdeco.records import TrialRecord, TrialState
 from hpdeco.records import ranked as rank
@@ -49,6 +47,8 @@ from hpdeco.space import Param, current_trial
 from hpdeco.validate import check_int
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from hpdeco.study import Study
     from hpdeco.trial import Trial
 
@@ -160,6 +160,8 @@ class WeightKeeper:
     def _save(
         self, number: int, step: int, weights: list[Any], *, params: Mapping[str, Any]
     ) -> None:
+        import numpy as np  # numpy waits for the first kept weights: `hpdeco --version` is quick
+
         if self.folder is None:
             self._memory[number] = (step, [np.array(w) for w in weights])
             return
@@ -265,6 +267,8 @@ def read_file(path: Path) -> tuple[dict[str, Any], int, list[np.ndarray]]:
         if os.path.islink(path):
             raise _invalid(path, "it is a symbolic link; kept weights are plain files") from None
         raise StoreError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
+    import numpy as np
+
     with os.fdopen(fd, "rb") as file:
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             raise _invalid(path, "it is not a regular file")
