@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import signal
 import sys
@@ -227,27 +226,7 @@ class Search:
 
         >>> search.enqueue({"lr": 1e-3, "units": 64})
         """
-        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-            raise ConfigError(f"enqueue(params={params!r}) takes a dict of name -> value")
-        space = self.study.space
-        for name, value in params.items():
-            param = space.get(name)
-            if param is None and space:
-                raise ConfigError(
-                    f"enqueue(params={{{name!r}: {value!r}}}): no hyperparameter {name!r} in "
-                    f"the space ({', '.join(map(repr, space))}); check the spelling"
-                )
-            if param is not None and not param.contains(value):
-                raise ConfigError(
-                    f"enqueue(params={{{name!r}: {value!r}}}): not a value of {name!r}, "
-                    f"{type(param).__name__} {param.describe()}; pass a value inside it"
-                )
-            if param is None and not _storable(value):
-                raise ConfigError(
-                    f"enqueue(params={{{name!r}: {value!r}}}): a value must be an int, a "
-                    "finite float, a str or a bool"
-                )
-        return self.study.store.enqueue(self.study.id, params)
+        return self.study.enqueue(params)
 
     def __exit__(
         self,
@@ -497,12 +476,6 @@ class Search:
 
 search = Search
 """``hpdeco.search(...)`` starts a search; see :class:`Search` for the options."""
-
-
-def _storable(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, (int, str, bool))
 
 
 def _record(study: Study, number: int) -> TrialRecord | None:

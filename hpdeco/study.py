@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from hpdeco.errors import SpaceError, StudyNotFound, warn
+from hpdeco.errors import ConfigError, SpaceError, StudyNotFound, warn
 from hpdeco.records import TrialRecord, TrialState, best
 from hpdeco.space import Param, param_from_dict
 from hpdeco.store import Store, StudyRow, open_store
@@ -103,6 +104,31 @@ class Study:
                 f"study {self.name!r}: a trial was already ended elsewhere (recovered as lost?);"
                 f" its {state.value} result was not written",
             )
+
+    def enqueue(self, params: dict[str, Any]) -> int:
+        """Queue a trial with these values, checked against the space known so far; returns
+        its number (see :meth:`hpdeco.Search.enqueue`)."""
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise ConfigError(f"enqueue(params={params!r}) takes a dict of name -> value")
+        space = self.space
+        for name, value in params.items():
+            param = space.get(name)
+            if param is None and space:
+                raise ConfigError(
+                    f"enqueue(params={{{name!r}: {value!r}}}): no hyperparameter {name!r} in "
+                    f"the space ({', '.join(map(repr, space))}); check the spelling"
+                )
+            if param is not None and not param.contains(value):
+                raise ConfigError(
+                    f"enqueue(params={{{name!r}: {value!r}}}): not a value of {name!r}, "
+                    f"{type(param).__name__} {param.describe()}; pass a value inside it"
+                )
+            if param is None and not _storable(value):
+                raise ConfigError(
+                    f"enqueue(params={{{name!r}: {value!r}}}): a value must be an int, a "
+                    "finite float, a str or a bool"
+                )
+        return self.store.enqueue(self.id, params)
 
     # -- the space ----------------------------------------------------------------------------
 
@@ -226,3 +252,9 @@ def load_study(name: str, *, store: str | os.PathLike[str] | Store | None = None
             + (f"it holds {', '.join(map(repr, names))}" if names else "it holds no study yet")
         )
     return Study(opened, row)
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (int, str, bool))
