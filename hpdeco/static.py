@@ -39,6 +39,9 @@ class Entry:
     dynamic: tuple[str, ...]
     filename: str
     lineno: int
+    # Declared under hp.conditional_scope(...) or with parent_name=: another branch may
+    # declare the same name with another specification (KerasTuner allows it).
+    conditional: bool = False
 
     @property
     def where(self) -> str:
@@ -78,14 +81,20 @@ class StaticSpace:
         *,
         note: str | None = None,
         defaults: tuple[Entry, ...] = (),
+        branched: dict[str, tuple[Entry, ...]] | None = None,
     ) -> None:
         self.entries = entries
         self.note = note
         #: ``hp.*`` calls in default arguments (or decorators): evaluated once, when the
         #: function is defined, so never tuned; not in ``entries`` nor ``params``.
         self.defaults = defaults
+        #: Names that conditional branches declare with different specifications: left
+        #: out of ``params``, each branch's is checked as trials run.
+        self.branched: dict[str, tuple[Entry, ...]] = dict(branched or {})
         self.params: dict[str, Param] = {
-            e.name: e.param for e in entries if e.param is not None and not e.pattern
+            e.name: e.param
+            for e in entries
+            if e.param is not None and not e.pattern and e.name not in self.branched
         }
 
     def __iter__(self) -> Iterator[Entry]:
@@ -143,20 +152,31 @@ def read_space(fn: Callable[..., Any]) -> StaticSpace:
     except (OSError, TypeError, SyntaxError):
         return StaticSpace(note="source not available: the space is discovered as trials run")
     hp_names, module_names = _aliases(target)
+    hp_names |= _hp_parameter(target)
     once = _run_once(tree)
+    scopes = _scopes(tree, hp_names, module_names)
     entries: dict[str, Entry] = {}
+    branched: dict[str, tuple[Entry, ...]] = {}
     defaults: list[Entry] = []
     for node in ast.walk(tree):
         call = _hp_call(node, hp_names, module_names)
         if call is None:
             continue
-        entry = _entry(call, filename, first_line + call.lineno - 1)
+        prefix, conditional = scopes.get(id(node), ("", False))
+        entry = _entry(call, filename, first_line + call.lineno - 1, prefix, conditional)
         if id(node) in once:
             defaults.append(entry)
             continue
         known = entries.get(entry.name)
         if known is None:
             entries[entry.name] = entry
+        elif (
+            known.param is not None
+            and entry.param is not None
+            and known.param != entry.param
+            and (known.conditional or entry.conditional)
+        ):
+            branched[entry.name] = (*branched.get(entry.name, (known,)), entry)
         elif known.param is not None and entry.param is not None and known.param != entry.param:
             first, second = sorted((known, entry), key=lambda e: e.lineno)
             raise SpaceError(
@@ -177,7 +197,9 @@ def read_space(fn: Callable[..., Any]) -> StaticSpace:
             entry.filename,
             entry.lineno,
         )
-    return StaticSpace(tuple(sorted(entries.values(), key=lambda e: e.lineno)), defaults=found)
+    return StaticSpace(
+        tuple(sorted(entries.values(), key=lambda e: e.lineno)), defaults=found, branched=branched
+    )
 
 
 class UntunedDefaultWarning(UserWarning):
@@ -199,6 +221,15 @@ def _run_once(tree: ast.AST) -> set[int]:
     if not isinstance(top, ast.Lambda):
         roots.extend(top.decorator_list)
     return {id(node) for root in roots for node in ast.walk(root)}
+
+
+def _hp_parameter(fn: Callable[..., Any]) -> set[str]:
+    """The name of the parameter a KerasTuner-style ``build_model(hps)`` receives ``hp``
+    in (the one required positional parameter, whatever its name; ``self`` skipped)."""
+    from hpdeco.tunable import _hp_argument
+
+    name = _hp_argument(fn)
+    return {name} if name else set()
 
 
 def _aliases(fn: Callable[..., Any]) -> tuple[set[str], set[str]]:
@@ -232,6 +263,45 @@ def _hp_call(node: ast.AST, hp_names: set[str], module_names: set[str]) -> ast.C
     return None
 
 
+def _scopes(
+    tree: ast.AST, hp_names: set[str], module_names: set[str]
+) -> dict[int, tuple[str, bool]]:
+    """For each node inside ``with hp.name_scope(...)`` / ``hp.conditional_scope(...)``
+    blocks: the name prefix the scopes give (``"block/"``) and whether a condition holds
+    it. A scope whose name is not a literal makes the prefix a ``{...}`` pattern."""
+    found: dict[int, tuple[str, bool]] = {}
+
+    def visit(node: ast.AST, prefix: str, conditional: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner_prefix, inner_conditional = prefix, conditional
+            if isinstance(child, (ast.With, ast.AsyncWith)):
+                for item in child.items:
+                    call = item.context_expr
+                    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+                        continue
+                    owner = call.func.value
+                    if not (
+                        (isinstance(owner, ast.Name) and owner.id in hp_names)
+                        or (
+                            isinstance(owner, ast.Attribute)
+                            and owner.attr == "hp"
+                            and isinstance(owner.value, ast.Name)
+                            and owner.value.id in module_names
+                        )
+                    ):
+                        continue
+                    if call.func.attr == "conditional_scope":
+                        inner_conditional = True
+                    elif call.func.attr == "name_scope" and call.args:
+                        name, _, _ = _name_of(call.args[0])
+                        inner_prefix += name + "/"
+            found[id(child)] = (inner_prefix, inner_conditional)
+            visit(child, inner_prefix, inner_conditional)
+
+    visit(tree, "", False)
+    return found
+
+
 def _name_of(node: ast.AST) -> tuple[str, bool, bool]:
     """(name or pattern, is_pattern, is_dynamic) of the ``name`` argument."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -247,7 +317,9 @@ def _name_of(node: ast.AST) -> tuple[str, bool, bool]:
     return "<" + ast.unparse(node) + ">", True, True
 
 
-def _entry(call: ast.Call, filename: str, lineno: int) -> Entry:
+def _entry(
+    call: ast.Call, filename: str, lineno: int, prefix: str = "", conditional: bool = False
+) -> Entry:
     kind = call.func.attr  # type: ignore[attr-defined]
     where = f"{os.path.basename(filename)}:{lineno}"
     if any(isinstance(a, ast.Starred) for a in call.args) or any(
@@ -262,6 +334,12 @@ def _entry(call: ast.Call, filename: str, lineno: int) -> Entry:
     arguments = dict(bound.arguments)
     arguments.pop("self")
     name, pattern, dynamic_name = _name_of(arguments.pop("name"))
+    name = prefix + name
+    pattern = pattern or "{" in prefix
+    if "parent_name" in arguments:
+        conditional = True
+        arguments.pop("parent_name")
+        arguments.pop("parent_values", None)
     literal: dict[str, Any] = {"name": name}
     dynamic = ["name"] if dynamic_name else []
     for arg, value_node in arguments.items():
@@ -275,4 +353,4 @@ def _entry(call: ast.Call, filename: str, lineno: int) -> Entry:
             param = _build(kind, literal)
         except SpaceError as exc:
             raise SpaceError(f"{where}: {exc}") from None
-    return Entry(name, kind, param, pattern, tuple(dynamic), filename, lineno)
+    return Entry(name, kind, param, pattern, tuple(dynamic), filename, lineno, conditional)

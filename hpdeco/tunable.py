@@ -45,6 +45,8 @@ def tunable(fn: Callable[..., R]) -> Tunable[R]:
     """
     if not callable(fn):
         raise ConfigError(f"@tunable decorates a function, not {fn!r}")
+    if inspect.isclass(fn):
+        return cast(Tunable[R], _tunable_class(fn))
     space = read_space(fn)
 
     @functools.wraps(fn)
@@ -72,14 +74,55 @@ def tunable(fn: Callable[..., R]) -> Tunable[R]:
     return cast(Tunable[R], wrapper)
 
 
+def _tunable_class(cls: type) -> type:
+    """``@tunable`` on a class (a ``keras.Model`` subclass whose ``__init__`` draws
+    ``hp.*``) keeps it the same class, so ``isinstance``, subclassing and
+    ``Model.from_config`` still work: only its ``__init__`` is wrapped, and the class gains
+    ``space`` (read from ``__init__``) and ``tune``."""
+    init = cls.__init__
+    space = read_space(init) if inspect.isfunction(init) else read_space(cls)
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        trial = current_trial.get()
+        if trial is not None:
+            trial.study.declare_many(space.params.values())  # type: ignore[attr-defined]
+            # Only for the class itself: a subclass calls this through super().__init__
+            # with arguments of its own choosing, which would not rebuild it.
+            if isinstance(trial, Trial) and trial.built_by is None and type(self) is cls:
+                trial.built_by = functools.partial(cls, *args, **kwargs)
+        init(self, *args, **kwargs)
+
+    def tune_(x: Any = None, y: Any = None, **options: Any) -> Search:
+        return tune(cast(Tunable[Any], cls), x, y, **options)
+
+    tune_.__doc__ = tune.__doc__
+    cls.__init__ = __init__  # type: ignore[misc]
+    cls.space = space  # type: ignore[attr-defined]
+    cls.tune = staticmethod(tune_)  # type: ignore[attr-defined]
+    return cls
+
+
 def _wants_hp(fn: Callable[..., Any]) -> bool:
-    """KerasTuner-style ``build_model(hp)`` functions get ``hpdeco.hp`` passed in."""
+    """KerasTuner-style ``build_model(hp)`` functions get ``hpdeco.hp`` passed in: those
+    that take exactly one required positional parameter, whatever its name (``hps``...)."""
+    return _hp_argument(fn) is not None
+
+
+def _hp_argument(fn: Callable[..., Any]) -> str | None:
+    """The name of ``fn``'s one required positional parameter (``self``/``cls`` of a plain
+    function read from a class skipped), or None when it has none or several."""
     try:
-        parameters = inspect.signature(fn).parameters
+        parameters = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
-        return False
-    first = next(iter(parameters.values()), None)
-    return first is not None and first.name == "hp" and first.default is inspect.Parameter.empty
+        return None
+    if parameters and parameters[0].name in ("self", "cls") and not inspect.isclass(fn):
+        parameters = parameters[1:]
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [
+        p for p in parameters if p.kind in positional and p.default is inspect.Parameter.empty
+    ]
+    return required[0].name if len(required) == 1 else None
 
 
 def tune(

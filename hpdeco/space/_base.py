@@ -44,8 +44,19 @@ def plain(value: Any) -> Any:
 INT_LIMIT = 2**53
 
 
+def normalise_sampling(sampling: Any) -> Any:
+    """KerasTuner's spellings: ``None`` means linear and the case does not matter
+    (``"LOG"``); anything else is left for the range check to refuse."""
+    if sampling is None:
+        return "linear"
+    return sampling.lower() if isinstance(sampling, str) else sampling
+
+
 def as_int(name: str, argument: str, value: Any) -> int:
     value = plain(value)
+    # An integral float (hp.Int("units", 32.0, 512.0)) is an integer, as in KerasTuner.
+    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise space_error(
             name, argument, value, "must be an integer", "use hp.Float for real numbers"

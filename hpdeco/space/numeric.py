@@ -16,6 +16,7 @@ from hpdeco.space._base import (
     as_float,
     as_int,
     check_name,
+    normalise_sampling,
     plain,
     space_error,
     tidy,
@@ -34,6 +35,7 @@ class _Numeric(Param):
     def _normalise(self, convert: Callable[[str, str, Any], Any]) -> None:
         """Convert and check every field (``convert`` is as_int or as_float)."""
         name = check_name(self.name)
+        object.__setattr__(self, "sampling", normalise_sampling(self.sampling))
         object.__setattr__(self, "min_value", convert(name, "min_value", self.min_value))
         object.__setattr__(self, "max_value", convert(name, "max_value", self.max_value))
         if self.step is not None:
@@ -89,20 +91,12 @@ class _Numeric(Param):
                 "use a positive minimum or sampling='linear'",
             )
         if self.step is not None:
-            if self.sampling == "reverse_log":
+            if self.sampling != "linear" and self.step <= 1:
                 raise space_error(
                     name,
                     "step",
                     self.step,
-                    "is not supported with sampling='reverse_log'",
-                    "drop the step or use sampling='log'",
-                )
-            if self.sampling == "log" and self.step <= 1:
-                raise space_error(
-                    name,
-                    "step",
-                    self.step,
-                    "must be > 1 with sampling='log' (it multiplies)",
+                    f"must be > 1 with sampling={self.sampling!r} (it multiplies)",
                     "use e.g. step=2 for 32, 64, 128, ...",
                 )
             if self.step <= 0:
@@ -112,7 +106,7 @@ class _Numeric(Param):
         """Number of values on the step grid, or None for a continuous range."""
         if self.step is None:
             return None
-        if self.sampling == "log":
+        if self.sampling != "linear":
             ratio = math.log(self.max_value / self.min_value) / math.log(self.step)
             return math.floor(ratio + 1e-9) + 1
         return math.floor((self.max_value - self.min_value) / self.step + 1e-9) + 1
@@ -120,6 +114,10 @@ class _Numeric(Param):
     def _at(self, index: int) -> float:
         if self.sampling == "log":
             return self.min_value * self.step**index
+        if self.sampling == "reverse_log":
+            # KerasTuner's order: max_value first, then ever larger gaps below it
+            # (0.01 .. 100 x10 gives 100, 99.91, 99.01, 90.01, 0.01).
+            return self.max_value + self.min_value - self.min_value * self.step**index
         return self.min_value + index * self.step
 
     def _log_bounds(self) -> tuple[float, float]:
@@ -148,17 +146,45 @@ class _Numeric(Param):
     def _index_of(self, value: float) -> float:
         if self.sampling == "log":
             return math.log(value / self.min_value) / math.log(self.step)
+        if self.sampling == "reverse_log":
+            gap = self.max_value + self.min_value - value
+            if gap <= 0:  # beyond max_value + min_value: on no grid point
+                return 0.5
+            return math.log(gap / self.min_value) / math.log(self.step)
         return (value - self.min_value) / self.step
 
     def grid(self) -> tuple[Any, ...]:
         count = self._count()
         if count is None:
+            if self.sampling == "linear":
+                example = f"step={self._cast((self.max_value - self.min_value) / 4)!r}"
+            else:
+                example = f"step={2 if self.kind == 'int' else 10} (it multiplies)"
             raise SpaceError(
                 f"hyperparameter {self.name!r}: {type(self).__name__} without a step has no grid; "
-                f"give it a step (e.g. step={(self.max_value - self.min_value) / 4!r}) "
-                "or use another sampler"
+                f"give it a step (e.g. {example}) or use another sampler "
+                "(hpdeco.keras_tuner.GridSearch takes KerasTuner's ten evenly spread values)"
             )
         return tuple(self._cast(self._at(i)) for i in range(count))
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """KerasTuner's ``values``: the grid when there is a step, else ten values spread
+        evenly over the (transformed) range, at the centres of ten equal cells, duplicates
+        dropped, in increasing order (KerasTuner returns them in a set's order)."""
+        if self._count() is not None:
+            return self.grid()
+        return tuple(sorted({self._tenth(i * 0.1 + 0.05) for i in range(10)}))
+
+    def _tenth(self, u: float) -> Any:
+        """KerasTuner's value at probability ``u`` of a range without a step (an Int is
+        spread over ``[min, max + 1)`` and truncated, so each integer gets equal room)."""
+        if self.kind != "int":
+            return self._cast(self._continuous_from_unit(u))
+        lo, hi = self.min_value, self.max_value + 1
+        log = self.sampling == "log"  # else reverse_log
+        x = lo * (hi / lo) ** u if log else hi + lo - lo * (hi / lo) ** (1 - u)
+        return min(max(int(x), self.min_value), self.max_value)
 
     def grid_size(self) -> int:
         count = self._count()
@@ -223,7 +249,7 @@ class Int(_Numeric):
         number = int(value)
         if not self.min_value <= number <= self.max_value:
             return False
-        if self.sampling == "log" and self.step is not None:
+        if self.sampling != "linear" and self.step is not None:
             return number in self.grid()
         return self._on_grid(number)
 
