@@ -334,9 +334,15 @@ def best_model(
     keeper: WeightKeeper | None = None,
     *,
     rank: int = 0,
+    sample: Any = None,
 ) -> Any:
     """The model of the study's best COMPLETE trial (``rank=1`` the second best ...),
-    rebuilt by ``build`` with that trial's parameters and its kept weights."""
+    rebuilt by ``build`` with that trial's parameters and its kept weights.
+
+    A model that has no weights until it first sees data (a ``Sequential`` without
+    ``keras.Input``, a subclassed ``keras.Model``) is built first: on ``sample`` (a batch of
+    inputs, e.g. ``x[:1]``) when given; without one the error says so (before, it blamed a
+    change of the model-building code)."""
     if build is None or not callable(build):
         raise UsageError(
             "best_model() needs the model-building function: pass best_model(build_model), "
@@ -373,6 +379,7 @@ def best_model(
         )
     model = build_with(build, dict(record.params))
     _, weights = saved
+    _ensure_built(model, weights, sample, build)
     try:
         model.set_weights(weights)
     except (ValueError, TypeError) as exc:
@@ -382,3 +389,37 @@ def best_model(
             "did the model-building code change since the search?"
         ) from None
     return model
+
+
+def _ensure_built(model: Any, weights: list[Any], sample: Any, build: Callable[..., Any]) -> None:
+    """Give an unbuilt Keras model its variables before ``set_weights`` by calling it on
+    ``sample``. The input shape cannot be read from the weights (a ``Flatten`` first hides
+    it), so without a sample the error names what is missing."""
+    if getattr(model, "built", True) and (model.weights or not weights):
+        return
+    name = getattr(build, "__name__", build)
+    if sample is not None:
+        try:
+            model(_first(sample))
+        except Exception as exc:  # Keras raises many types for a wrong input
+            raise UsageError(
+                f"the model {name!r} builds has no weights until it sees data, and calling "
+                f"it on the sample given failed ({type(exc).__name__}: {exc}); pass a batch "
+                "of the training inputs, e.g. sample=x[:1]"
+            ) from None
+        return
+    raise UsageError(
+        f"the model {name!r} builds has no weights until it first sees data (a Sequential "
+        "without keras.Input, or a subclassed keras.Model), so the kept weights have "
+        "nothing to load into: pass a batch of inputs to build it, e.g. "
+        "best_model(sample=x[:1]), or start the model with keras.Input(shape=...)"
+    )
+
+
+def _first(sample: Any) -> Any:
+    """One row of ``sample`` (arrays, or a list / dict of arrays): enough to build."""
+    if isinstance(sample, dict):
+        return {k: _first(v) for k, v in sample.items()}
+    if isinstance(sample, (list, tuple)):
+        return type(sample)(_first(v) for v in sample)
+    return sample[:1] if hasattr(sample, "__getitem__") and hasattr(sample, "shape") else sample

@@ -1,0 +1,540 @@
+"""KerasTuner's API on hpdeco's search: change ``import keras_tuner as kt`` to
+``import hpdeco.keras_tuner as kt`` and the script runs on hpdeco, gaining its store (every
+epoch of every trial), resume, pruning and the ``hpdeco`` command.
+
+This module translates; it is not a second engine. Each tuner runs ``hpdeco.search(...)``
+underneath, with the sampler and pruner below:
+
+=========================  =========================================================
+KerasTuner                 hpdeco
+=========================  =========================================================
+``RandomSearch``           ``sampler="random"``, ``pruner="none"``
+``GridSearch``             ``sampler="grid"``, ``pruner="none"``; a numeric range
+                           without a step takes KerasTuner's ten evenly spread values
+``BayesianOptimization``   ``sampler="gp"`` (``num_initial_points`` random trials
+                           first), ``pruner="none"``
+``Hyperband``              ``sampler="random"``, ``HyperbandPruner(max_resource=
+                           max_epochs, reduction_factor=factor)``; every trial is
+                           fitted for ``max_epochs`` epochs and stopped early by the
+                           pruner, ``max_trials`` = the configurations KerasTuner's
+                           brackets would try in ``hyperband_iterations``
+``directory``              the store is ``<directory>/hpdeco.db`` (default ``.``)
+``project_name``           the study's name (default ``untitled_project``)
+``overwrite=True``         the study (and its kept weights) is deleted first;
+                           ``False`` (default) resumes it
+``max_consecutive_failed   ``max_consecutive_failures``
+_trials``
+``executions_per_trial``   ``trial.runs(n)``: each run fits a fresh model, the
+                           trial's value is the mean of the runs' values
+``seed``                   ``seed`` (the sampler's)
+``objective``              ``objective`` and ``direction``
+=========================  =========================================================
+
+Accepted and ignored: ``max_retries_per_trial`` (a FAIL trial is run again by the next run
+of the script instead), ``logger``, ``tuner_id``, ``max_model_size``, ``alpha``, ``beta``.
+Refused with a :class:`hpdeco.ConfigError`: several objectives, ``optimizer``/``loss``/
+``metrics`` (compile in ``build``), ``distribution_strategy``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hpdeco.errors import ConfigError, UsageError
+from hpdeco.objective import infer_direction
+from hpdeco.records import TrialRecord
+from hpdeco.space import Choice, Fixed, HyperParameters, Param
+from hpdeco.space.accessor import current_trial
+
+__all__ = [
+    "BayesianOptimization",
+    "GridSearch",
+    "HyperModel",
+    "HyperParameters",
+    "Hyperband",
+    "Objective",
+    "RandomSearch",
+    "Tuner",
+]
+
+
+class Objective:
+    """The metric to optimise and its direction (``"min"`` or ``"max"``)."""
+
+    def __init__(self, name: str, direction: str) -> None:
+        if direction not in ("min", "max"):
+            raise ConfigError(
+                f"Objective(direction={direction!r}): direction must be 'min' or 'max'"
+            )
+        self.name = name
+        self.direction = direction
+
+    def __repr__(self) -> str:
+        return f'Objective(name="{self.name}", direction="{self.direction}")'
+
+
+def _objective(objective: Any) -> Objective:
+    if isinstance(objective, (list, tuple)):
+        if len(objective) != 1:
+            raise ConfigError(
+                f"objective={objective!r}: hpdeco optimises one objective; pass one "
+                "(a name or kt.Objective), or combine the metrics into one in the model"
+            )
+        objective = objective[0]
+    if objective is None:
+        objective = "val_loss"
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        return Objective(objective, infer_direction(objective, None))
+    raise ConfigError(f"objective={objective!r}: pass a metric name or kt.Objective(name, dir)")
+
+
+class HyperModel:
+    """Subclass and define ``build(hp)``; override ``fit(hp, model, *args, **kwargs)`` to
+    tune the training too (its default calls ``model.fit(*args, **kwargs)``)."""
+
+    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
+        self.name = name
+        self.tunable = tunable
+
+    def build(self, hp: HyperParameters) -> Any:
+        raise NotImplementedError("a HyperModel subclass defines build(self, hp)")
+
+    def declare_hyperparameters(self, hp: HyperParameters) -> None:
+        return None
+
+    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+        return model.fit(*args, **kwargs)
+
+
+class _FunctionModel(HyperModel):
+    def __init__(self, build: Callable[[HyperParameters], Any]) -> None:
+        super().__init__(getattr(build, "__name__", None))
+        self._build = build
+
+    def build(self, hp: HyperParameters) -> Any:
+        return self._build(hp)
+
+
+class _TrialParameters(HyperParameters):
+    """The ``hp`` a tuner hands to ``build``: ``hyperparameters=`` override the model's
+    declarations, ``tune_new_entries=False`` fixes the others at their default,
+    ``allow_new_entries=False`` refuses them; GridSearch enumerates ranges without a step."""
+
+    def __init__(self, tuner: Tuner | None = None) -> None:
+        super().__init__()
+        self._tuner = tuner
+
+    def _retrieve(self, make: Any, name: str, parent_name: Any, parent_values: Any) -> Any:
+        tuner = self._tuner
+        if tuner is not None:
+            make = tuner._policy(make, self._scope().full(name))
+        return super()._retrieve(make, name, parent_name, parent_values)
+
+
+def _grid_choice(param: Param) -> Param:
+    """A numeric range without a step becomes KerasTuner's grid values."""
+    if param.kind in ("int", "float") and param.step is None:  # type: ignore[attr-defined]
+        return Choice(param.name, param.values, ordered=True)  # type: ignore[attr-defined]
+    return param
+
+
+def _user_name(name: str, params: Mapping[str, Any]) -> str:
+    """``layers[model=v2]`` (a conditional parameter stored apart) is ``layers`` to the
+    model code."""
+    if name.endswith("]") and "[" in name:
+        plain = name[: name.index("[")]
+        if plain not in params:
+            return plain
+    return name
+
+
+def _hyperparameters(record: TrialRecord) -> HyperParameters:
+    hp = HyperParameters()
+    hp.values.update({_user_name(k, record.params): v for k, v in record.params.items()})
+    return hp
+
+
+@dataclasses.dataclass
+class FrozenTrial:
+    """What ``oracle.get_best_trials`` returns: KerasTuner's trial fields."""
+
+    trial_id: str
+    hyperparameters: HyperParameters
+    score: float | None
+    best_step: int | None
+    status: str
+    record: TrialRecord
+
+
+_STATUS = {"COMPLETE": "COMPLETED", "PRUNED": "STOPPED", "FAIL": "FAILED"}
+
+
+class _Oracle:
+    def __init__(self, tuner: Tuner) -> None:
+        self._tuner = tuner
+        self.objective = tuner.objective
+
+    @property
+    def trials(self) -> dict[str, FrozenTrial]:
+        return {str(r.number): self._frozen(r) for r in self._tuner._study_records()}
+
+    def _frozen(self, record: TrialRecord) -> FrozenTrial:
+        return FrozenTrial(
+            str(record.number),
+            _hyperparameters(record),
+            record.value,
+            record.value_step(),
+            _STATUS.get(record.state.value, record.state.value),
+            record,
+        )
+
+    def get_best_trials(self, num_trials: int = 1) -> list[FrozenTrial]:
+        return [self._frozen(r) for r in self._tuner._ranked()[:num_trials]]
+
+
+class Tuner:
+    """What every tuner shares; use :class:`RandomSearch`, :class:`GridSearch`,
+    :class:`BayesianOptimization` or :class:`Hyperband`."""
+
+    sampler: Any = "random"
+    pruner: Any = "none"
+
+    def __init__(
+        self,
+        hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
+        objective: Any = None,
+        max_trials: int | None = 10,
+        executions_per_trial: int = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int | None = 3,
+        directory: str | os.PathLike[str] | None = None,
+        project_name: str | None = None,
+        overwrite: bool = False,
+        logger: Any = None,
+        tuner_id: Any = None,
+        max_model_size: Any = None,
+        optimizer: Any = None,
+        loss: Any = None,
+        metrics: Any = None,
+        distribution_strategy: Any = None,
+        keep_best: int = 10,
+    ) -> None:
+        where = type(self).__name__
+        if hypermodel is None or not (isinstance(hypermodel, HyperModel) or callable(hypermodel)):
+            raise ConfigError(
+                f"{where}(hypermodel={hypermodel!r}): pass a build_model(hp) function or a "
+                "kt.HyperModel"
+            )
+        for option, value in (("optimizer", optimizer), ("loss", loss), ("metrics", metrics)):
+            if value is not None:
+                raise ConfigError(
+                    f"{where}({option}={value!r}) is not supported: compile the model in "
+                    "build_model (model.compile(optimizer=..., loss=..., metrics=[...]))"
+                )
+        if distribution_strategy is not None:
+            raise ConfigError(
+                f"{where}(distribution_strategy=...) is not supported: create the model "
+                "under strategy.scope() in build_model, or run workers on one store"
+            )
+        if isinstance(executions_per_trial, bool) or not isinstance(executions_per_trial, int):
+            raise ConfigError(f"{where}(executions_per_trial={executions_per_trial!r}): an int")
+        if executions_per_trial < 1:
+            raise ConfigError(f"{where}(executions_per_trial={executions_per_trial!r}): >= 1")
+        self.hypermodel = (
+            hypermodel if isinstance(hypermodel, HyperModel) else _FunctionModel(hypermodel)
+        )
+        self.objective = _objective(objective)
+        self.max_trials = max_trials
+        self.executions_per_trial = executions_per_trial
+        self.seed = seed
+        self.hyperparameters = hyperparameters
+        self.tune_new_entries = tune_new_entries
+        self.allow_new_entries = allow_new_entries
+        self.max_consecutive_failed_trials = max_consecutive_failed_trials
+        self.directory = os.fspath(directory) if directory is not None else "."
+        self.project_name = project_name or "untitled_project"
+        self.project_dir = os.path.join(self.directory, self.project_name)
+        self.store = os.path.join(self.directory, "hpdeco.db")
+        self.keep_best = keep_best
+        self.oracle = _Oracle(self)
+        self._sample: Any = None
+        self._fit_epochs: int | None = None
+        if overwrite:
+            self._delete_study()
+
+    # -- the store ----------------------------------------------------------------------------
+
+    def _delete_study(self) -> None:
+        from hpdeco.store import open_store
+        from hpdeco.study import Study
+        from hpdeco.weights import weights_folder
+
+        if not os.path.exists(self.store):
+            return
+        store = open_store(self.store)
+        try:
+            row = store.study(self.project_name)
+            if row is not None:
+                folder = weights_folder(Study(store, row))
+                store.delete_study(self.project_name)
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            store.close()
+
+    def _study(self) -> Any:
+        import hpdeco
+
+        try:
+            if not os.path.exists(self.store):
+                raise hpdeco.StudyNotFound(self.store)
+            return hpdeco.load_study(self.project_name, store=self.store)
+        except hpdeco.StudyNotFound:
+            raise UsageError(
+                f"{type(self).__name__}: no trial yet in project {self.project_name!r} "
+                f"({self.store}); call tuner.search(...) first"
+            ) from None
+
+    def _study_records(self) -> list[TrialRecord]:
+        with self._study() as study:
+            return list(study.trials)
+
+    def _ranked(self) -> list[TrialRecord]:
+        from hpdeco.weights import ranked
+
+        with self._study() as study:
+            return ranked(study)
+
+    # -- searching ----------------------------------------------------------------------------
+
+    def _policy(self, make: Any, full: str) -> Any:
+        """How this tuner declares ``full``: from ``hyperparameters=``, fixed, or refused."""
+        preset = self.hyperparameters
+        given = {p.name: p for p in preset.space} if preset is not None else {}
+        if full in given:
+            spec = given[full]
+            return lambda n: dataclasses.replace(spec, name=n)
+        if preset is not None and not self.allow_new_entries:
+            raise ConfigError(
+                f"hyperparameter {full!r} is not in hyperparameters= and "
+                "allow_new_entries=False; declare it there, or allow new entries"
+            )
+        if preset is not None and not self.tune_new_entries:
+            return lambda n: Fixed(n, make(n).default)
+        return make
+
+    def _search_options(self) -> dict[str, Any]:
+        return {"sampler": self.sampler, "pruner": self.pruner, "max_trials": self.max_trials}
+
+    def _new_hp(self) -> HyperParameters:
+        return _TrialParameters(self)
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Run the search: ``fit_args``/``fit_kwargs`` go to ``model.fit`` (through
+        ``HyperModel.fit``) in every trial, with hpdeco's callback added to ``callbacks``."""
+        import hpdeco
+        from hpdeco.callbacks import fresh
+
+        callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+        verbose = fit_kwargs.get("verbose", 1)
+        if self._fit_epochs is not None:
+            fit_kwargs["epochs"] = self._fit_epochs
+        self._sample = fit_args[0] if fit_args else fit_kwargs.get("x")
+        options = self._search_options()
+        os.makedirs(self.directory, exist_ok=True)
+        search = hpdeco.search(
+            objective=self.objective.name,
+            direction=self.objective.direction,
+            store=self.store,
+            study=self.project_name,
+            seed=self.seed,
+            verbose=1 if verbose else 0,
+            keep_best=self.keep_best,
+            max_consecutive_failures=self.max_consecutive_failed_trials,
+            **options,
+        )
+        try:
+            with search:
+                for trial in search:
+                    with trial:
+                        hp = self._new_hp()
+                        if self.executions_per_trial == 1:
+                            self._run(trial, hp, fit_args, fit_kwargs, fresh(callbacks))
+                        else:
+                            self._runs(trial, hp, fit_args, fit_kwargs, callbacks)
+        finally:
+            search.close()  # the results are read again from the store when asked for
+
+    def _runs(
+        self, trial: Any, hp: HyperParameters, args: Any, kwargs: Any, callbacks: list[Any]
+    ) -> None:
+        from hpdeco.callbacks import fresh
+
+        if not hasattr(trial, "runs"):
+            raise ConfigError(
+                f"executions_per_trial={self.executions_per_trial}: this hpdeco has no "
+                "repeated runs (trial.runs); pass executions_per_trial=1"
+            )
+        for run in trial.runs(self.executions_per_trial):
+            self._run(run, hp, args, kwargs, fresh(callbacks))
+
+    def _run(
+        self, owner: Any, hp: HyperParameters, args: Any, kwargs: Any, callbacks: list[Any]
+    ) -> None:
+        """Build and fit once; ``owner`` (the trial or one of its runs) records the epochs."""
+        model = self.hypermodel.build(hp)
+        result = self.hypermodel.fit(
+            hp, model, *args, callbacks=[*owner.callbacks(), *callbacks], **kwargs
+        )
+        # HyperModel.fit may return the score itself, as KerasTuner allows.
+        if isinstance(result, Mapping) and self.objective.name in result:
+            result = result[self.objective.name]
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            trial = current_trial.get()
+            if trial is not None and not trial.intermediate_values:  # type: ignore[attr-defined]
+                owner.report(float(result), step=0)
+
+    # -- results ------------------------------------------------------------------------------
+
+    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
+        """The best trials' values, as ``HyperParameters`` (``.values``; pass one to
+        ``tuner.hypermodel.build(hp)`` to build that model untrained)."""
+        return [_hyperparameters(r) for r in self._ranked()[:num_trials]]
+
+    def get_best_models(self, num_models: int = 1) -> list[Any]:
+        """The best trials' trained models: rebuilt and given the weights of their best
+        epoch (kept for the ``keep_best`` best trials, 10 by default)."""
+        from hpdeco.weights import best_model
+
+        def build() -> Any:
+            return self.hypermodel.build(self._new_hp())
+
+        build.__name__ = self.hypermodel.name or type(self.hypermodel).__name__
+        with self._study() as study:
+            count = min(num_models, len(self._ranked()))
+            return [
+                best_model(study, build, rank=rank, sample=self._sample) for rank in range(count)
+            ]
+
+    def search_space_summary(self, extended: bool = False) -> None:
+        """Print the parameters: those the model declares with their defaults (its build
+        runs once, as KerasTuner's does), then any other the study has stored."""
+        hp = self._new_hp()
+        self.hypermodel.build(hp)
+        specs = {p.name: p for p in hp.space}
+        try:
+            with self._study() as study:
+                specs.update({n: p for n, p in study.space.items() if n not in specs})
+        except UsageError:
+            pass
+        print("Search space summary")
+        print(f"Default search space size: {len(specs)}")
+        for name, param in specs.items():
+            print(f"{name} ({type(param).__name__})")
+            fields = {k: v for k, v in param.to_dict().items() if k not in ("type", "name")}
+            print("{" + ", ".join(f"{k!r}: {v!r}" for k, v in fields.items()) + "}")
+
+    def results_summary(self, num_trials: int = 10) -> None:
+        """Print the best ``num_trials`` trials, best first, as KerasTuner does."""
+        print("Results summary")
+        print(f"Results in {self.store} (study {self.project_name!r})")
+        print(f"Showing {num_trials} best trials")
+        print(self.objective)
+        for record in self._ranked()[:num_trials]:
+            print(f"\nTrial {record.number} summary")
+            print("Hyperparameters:")
+            for name, value in record.params.items():
+                print(f"{name}: {value}")
+            print(f"Score: {record.value}")
+
+
+class RandomSearch(Tuner):
+    """KerasTuner's ``RandomSearch``: hpdeco's random sampler, no pruning."""
+
+
+class GridSearch(Tuner):
+    """KerasTuner's ``GridSearch``: hpdeco's grid sampler (ends when the grid is done);
+    ``max_trials=None`` walks the whole grid. A numeric range without a step is
+    enumerated as KerasTuner does (ten evenly spread values)."""
+
+    sampler = "grid"
+
+    def __init__(self, hypermodel: Any = None, objective: Any = None, max_trials: Any = None,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(hypermodel, objective, max_trials, **kwargs)
+
+    def _policy(self, make: Any, full: str) -> Any:
+        inner = super()._policy(make, full)
+        return lambda n: _grid_choice(inner(n))
+
+
+class BayesianOptimization(Tuner):
+    """KerasTuner's ``BayesianOptimization``: hpdeco's Gaussian-process sampler, starting
+    with ``num_initial_points`` random trials (KerasTuner's default: 3 x the number of
+    parameters; here hpdeco's 10 unless given). ``alpha`` and ``beta`` are ignored."""
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int | None = 10,
+        num_initial_points: int | None = None,
+        alpha: float = 1e-4,
+        beta: float = 2.6,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(hypermodel, objective, max_trials, **kwargs)
+        from hpdeco.samplers import GPSampler
+
+        startup = {} if num_initial_points is None else {"n_startup_trials": num_initial_points}
+        self.sampler = GPSampler(seed=self.seed, **startup)
+
+
+class Hyperband(Tuner):
+    """KerasTuner's ``Hyperband``: random configurations, each fitted for up to
+    ``max_epochs`` epochs and stopped early by hpdeco's Hyperband pruner (brackets of
+    ``factor``), asynchronously; as many configurations as KerasTuner's brackets try in
+    ``hyperband_iterations``. ``epochs`` given to ``search`` is replaced by ``max_epochs``."""
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_epochs: int = 100,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        if "max_trials" in kwargs:
+            raise ConfigError(
+                "Hyperband(max_trials=...): Hyperband sets its budget from max_epochs, "
+                "factor and hyperband_iterations (as KerasTuner's); use RandomSearch with "
+                "max_trials, or change hyperband_iterations"
+            )
+        for option, value in (("max_epochs", max_epochs), ("factor", factor)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ConfigError(f"Hyperband({option}={value!r}): an int >= 2")
+        super().__init__(hypermodel, objective, None, **kwargs)
+        from hpdeco.pruners import HyperbandPruner
+
+        self.max_trials = hyperband_iterations * bracket_trials(max_epochs, factor)
+        self.pruner = HyperbandPruner(max_resource=max_epochs, reduction_factor=factor)
+        self._fit_epochs = max_epochs
+
+
+def bracket_trials(max_epochs: int, factor: int) -> int:
+    """How many configurations one Hyperband iteration starts: bracket ``s`` of
+    ``s_max + 1`` starts ``ceil((s_max + 1) / (s + 1) * factor**s)``."""
+    s_max = math.floor(math.log(max_epochs, factor) + 1e-9)
+    return sum(math.ceil((s_max + 1) / (s + 1) * factor**s) for s in range(s_max + 1))
