@@ -162,6 +162,13 @@ def digits_split(train: int, val: int) -> tuple[tuple, tuple]:
     return (x[:train], y[:train]), (x[train:end], y[train:end])
 
 
+@pytest.fixture(scope="session")
+def digits() -> tuple[tuple, tuple]:
+    """256 training and 128 validation digits, shared by the Keras tests (a module that
+    wants other sizes defines its own ``digits`` fixture)."""
+    return digits_split(256, 128)
+
+
 def digit_model(units: int, lr: float | None = None, *, eager: bool = False) -> Any:
     """A compiled classifier of the 8x8 digits: 64 inputs, ``units`` relu units, 10
     classes; Adam at ``lr`` (Keras's default rate when None), accuracy as its metric.

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import digit_model, digits_split
+from conftest import digit_model
 
 import hpdeco
 from hpdeco import ConfigError, TrialState, hp
@@ -18,11 +18,6 @@ keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
 from hpdeco.callbacks import TrialCallback, fresh  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return digits_split(256, 128)
 
 
 @hpdeco.tunable

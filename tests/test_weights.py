@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import digit_model, digits_split
+from conftest import digit_model
 
 import hpdeco
 from hpdeco import TrialState, UsageError, hp
@@ -15,11 +15,6 @@ from hpdeco.weights import WeightKeeper, best_model, build_with
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return digits_split(256, 128)
 
 
 @hpdeco.tunable
