@@ -53,6 +53,24 @@ class TrialRecord:
     traceback: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    # A trial with several runs (executions or folds): each finished run's value, by run.
+    # Its ``intermediate_values`` and ``metrics`` are then the mean over the runs at each
+    # step, ``run_metrics`` each run's own, and ``value`` the mean of the run values.
+    run_values: Mapping[int, float | None] = dataclasses.field(default_factory=dict)
+    run_metrics: Mapping[int, Mapping[str, Mapping[int, float]]] = dataclasses.field(
+        default_factory=dict
+    )
+    refit: Mapping[str, Mapping[int, float]] | None = None  # the refit's curve, if any
+
+    @property
+    def spread(self) -> tuple[float, float, float] | None:
+        """(std, min, max) of the run values when there are two or more finite ones."""
+        values = [v for v in self.run_values.values() if v is not None and math.isfinite(v)]
+        if len(values) < 2:
+            return None
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        return std, min(values), max(values)
 
     @property
     def duration(self) -> float | None:

@@ -148,7 +148,11 @@ class Search:
 
     def __enter__(self) -> Search:
         store = open_store(self._store_arg)
-        settings = {"trial_value": self._trial_value, "keep_best": self.keep_best}
+        settings = {
+            "trial_value": self._trial_value,
+            "keep_best": self.keep_best,
+            "seed": self.seed,
+        }
         row = store.create_study(self._study_name, self.objective, self.direction, settings)
         if (row.objective, row.direction) != (self.objective, self.direction):
             raise ObjectiveError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import math
 import traceback as tb
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from hpdeco.runs import Run
     from hpdeco.study import Study
 
 
@@ -78,6 +79,14 @@ class Trial:
         self._stop_reason: str | None = None  # why a COMPLETE trial stopped (early stopping)
         self.error: BaseException | None = None  # the exception that ended it, if any
         self._weights: tuple[int, list[Any]] | None = None  # (step, weights) for keep_best
+        # Several runs (executions or folds; hpdeco.runs): the current one, each run's
+        # objective curve and value, and the best run's kept weights.
+        self._run = 0
+        self._runs_total: int | None = None
+        self._curves: dict[int, dict[int, float]] = {0: self._intermediate}
+        self._run_values: dict[int, float | None] = {}
+        self._best_run_weights: tuple[int, list[Any]] | None = None
+        self._prune_reason: str | None = None
         # The first @tunable call of the trial, arguments bound: best_model() rebuilds with
         # it. The first, not the last, so a tunable calling other tunables is the one kept.
         self.built_by: functools.partial[Any] | None = None
@@ -167,7 +176,7 @@ class Trial:
                 f"trial {self.number} reported step {step} twice; the first value is kept",
             )
             return
-        self.study.store.record(self._id, self.study.id, step, metrics)
+        self.study.store.record(self._id, self.study.id, step, metrics, self._run)
         self._last_step = max(self._last_step, step)
         if objective not in metrics:
             return
@@ -198,15 +207,14 @@ class Trial:
 
     @property
     def value(self) -> float | None:
-        """The trial's value: set explicitly, else the best (or last) reported objective."""
+        """The trial's value: set explicitly, else the best (or last) reported objective;
+        with several runs, the mean of the runs' values."""
         if self._value is not None:
             return self._value
-        finite = {s: v for s, v in self._intermediate.items() if _finite(v)}
-        if not finite:
-            return None
-        if self.study.settings.get("trial_value") == "last":
-            return finite[max(finite)]
-        return self.study.best_of(finite.values())
+        if self._runs_total is not None:
+            values = [v for v in self._run_values.values() if v is not None and _finite(v)]
+            return sum(values) / len(values) if values else None
+        return self._curve_value(self._intermediate)
 
     @value.setter
     def value(self, value: float) -> None:
@@ -215,6 +223,69 @@ class Trial:
         if not _finite(value):
             self._fail_soon(f"value was set to {value}")
         self._value = value
+
+    def _curve_value(self, curve: Mapping[int, float]) -> float | None:
+        finite = {s: v for s, v in curve.items() if _finite(v)}
+        if not finite:
+            return None
+        if self.study.settings.get("trial_value") == "last":
+            return finite[max(finite)]
+        return self.study.best_of(finite.values())
+
+    def runs(
+        self,
+        executions: int | None = None,
+        *,
+        cv: Any = None,
+        x: Any = None,
+        y: Any = None,
+        prune: bool | None = None,
+    ) -> Iterator[Run]:
+        """Run the configuration several times: ``executions`` times on the same data, or
+        once per fold of ``cv`` (an int: stratified K-fold for class labels, plain K-fold
+        otherwise, shuffled with the search's seed; or a scikit-learn splitter) over
+        ``x``, ``y``. The trial's value is the mean of the runs' values.
+
+        ``prune`` (default: on unless the pruner is ``"none"``) stops the trial between
+        runs when those done cannot reach the best trial's on the same runs.
+
+        >>> for run in trial.runs(cv=5, x=x, y=y):
+        ...     model = build_model()
+        ...     model.fit(run.x, run.y, validation_data=run.validation_data,
+        ...               callbacks=run.callbacks())
+        """
+        from hpdeco.runs import check_not_started, runs
+
+        check_not_started(self)
+        return runs(self, executions, cv=cv, x=x, y=y, prune=prune)
+
+    def _begin_run(self, index: int, total: int) -> None:
+        self._runs_total = total
+        self._run = index
+        self._intermediate = self._curves.setdefault(index, {})
+        self._last_step = 0
+        self._weights = None
+
+    def _end_run(self, fold: int | None) -> None:
+        """Record the run that just ended: its value, and its weights if it is the best."""
+        index = self._run
+        value = self._curve_value(self._intermediate)
+        self._run_values[index] = value
+        step = max(self._intermediate) if self._intermediate else None
+        self.study.store.finish_run(self._id, self.study.id, index, fold, value, step)
+        if self._weights is not None and value is not None:
+            others = [v for k, v in self._run_values.items() if k != index and v is not None]
+            if not others or all(not self.study.is_better(v, value) for v in others):
+                self._best_run_weights = self._weights
+        self._weights = self._best_run_weights
+
+    def _stopping(self) -> bool:
+        """Whether the trial is ending (pruned, failed), so no further run should start."""
+        return self._pruned_step is not None or self._failure is not None
+
+    def _prune_between_runs(self, reason: str) -> None:
+        self._prune_reason = reason
+        self._pruned_step = max(self._intermediate) if self._intermediate else 0
 
     def callbacks(self, **options: Any) -> list[Any]:
         """The Keras callbacks for ``model.fit``: record every epoch's logs, prune, stop on NaN.
@@ -247,6 +318,7 @@ class Trial:
             else:
                 state = TrialState.PRUNED
                 reason = str(error) if error is not None and str(error) else None
+                reason = reason or self._prune_reason
         elif error is not None:
             state = TrialState.FAIL
             if isinstance(error, KeyboardInterrupt):
@@ -266,7 +338,9 @@ class Trial:
         else:
             state, reason = TrialState.COMPLETE, self._stop_reason
         step = max(self._intermediate) if self._intermediate else None
-        if state is TrialState.PRUNED:
+        if state is TrialState.PRUNED and self._runs_total is not None:
+            pass  # the mean of the runs it did (the last one up to where it was stopped)
+        elif state is TrialState.PRUNED:
             # A pruned trial's value is its last reported value, at the step it was stopped.
             step = self._pruned_step if self._pruned_step is not None else step
             last = self._intermediate.get(step) if step is not None else None

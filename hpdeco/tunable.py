@@ -148,6 +148,9 @@ def tune(
     keep_best: int = 1,
     retries: int = 0,
     max_consecutive_failures: int | None = 3,
+    executions_per_trial: int = 1,
+    cv: Any = None,
+    prune_runs: bool | None = None,
     isolate: bool = False,
     workers: int = 1,
     **fit_kwargs: Any,
@@ -164,6 +167,12 @@ def tune(
     ``result.best_model()`` is the best trial's trained model (``keep_best=0`` keeps no
     weights).
 
+    ``executions_per_trial=N`` trains each configuration N times on the same data, ``cv=K``
+    once per fold of K-fold cross-validation over ``x``, ``y`` (stratified for class
+    labels; or pass a scikit-learn splitter); the trial's value is then the mean of the
+    runs' values, and ``prune_runs`` (default: with the pruner) stops a trial between runs
+    when it cannot reach the best (see :meth:`hpdeco.Trial.runs`).
+
     ``isolate=True`` runs each trial in a fresh child process, so a leaky model cannot grow
     memory across trials (each child pays TensorFlow's start-up, a few seconds).
     ``workers=N`` runs N processes on the same study at once (its store must be a file or
@@ -176,6 +185,17 @@ def tune(
     check_int("tune", "epochs", epochs, minimum=1)
     check_int("tune", "workers", workers, minimum=1)
     _check_fit_options(fit_kwargs)
+    check_int("tune", "executions_per_trial", executions_per_trial, minimum=1)
+    if cv is not None and executions_per_trial != 1:
+        raise ConfigError(
+            f"tune(cv={cv!r}, executions_per_trial={executions_per_trial!r}): choose one way "
+            "to run each configuration several times"
+        )
+    if cv is not None and (validation_data is not None or "validation_split" in fit_kwargs):
+        raise ConfigError(
+            f"tune(cv={cv!r}): each fold holds out its own validation part; drop "
+            "validation_data= and validation_split="
+        )
     fit_kwargs.setdefault("verbose", 0)
     job = FitJob(
         build,
@@ -187,6 +207,9 @@ def tune(
         callbacks,
         dict(callback_options or {}),
         fit_kwargs,
+        executions_per_trial,
+        cv,
+        prune_runs,
     )
     study = study or getattr(build, "__name__", None)
     options = dict(
@@ -218,6 +241,9 @@ def tune(
                 epochs=epochs,
                 callbacks=callbacks,
                 callback_options=callback_options,
+                executions_per_trial=executions_per_trial,
+                cv=cv,
+                prune_runs=prune_runs,
                 isolate=isolate,
                 verbose=0,
                 **options,

@@ -37,15 +37,29 @@ class FitJob:
     callbacks: Sequence[Any]
     callback_options: dict[str, Any]
     fit_kwargs: dict[str, Any]
+    executions: int = 1
+    cv: Any = None
+    prune_runs: bool | None = None
 
     def run(self, trial: Trial) -> None:
+        if self.cv is None and self.executions == 1:
+            self._fit(trial, self.x, self.y, self.validation_data)
+            return
+        if self.cv is None:
+            for _ in trial.runs(self.executions, prune=self.prune_runs):
+                self._fit(trial, self.x, self.y, self.validation_data)
+            return
+        for run in trial.runs(cv=self.cv, x=self.x, y=self.y, prune=self.prune_runs):
+            self._fit(trial, run.x, run.y, run.validation_data)
+
+    def _fit(self, trial: Trial, x: Any, y: Any, validation_data: Any) -> None:
         from hpdeco.callbacks import fresh  # keras is imported only here
 
         model = self.build(hp) if self.pass_hp else self.build()
         model.fit(
-            self.x,
-            self.y,
-            validation_data=self.validation_data,
+            x,
+            y,
+            validation_data=validation_data,
             epochs=self.epochs,
             callbacks=[*trial.callbacks(**self.callback_options), *fresh(self.callbacks)],
             **self.fit_kwargs,

@@ -243,6 +243,12 @@ def test_a_postgres_database_with_someone_elses_tables_is_refused(postgres_url: 
         assert conn.execute("SELECT title FROM studies").fetchall() == [("mine",)]
 
 
+V1_METRICS = (
+    "CREATE TABLE metrics_v1 (trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    " study_id BIGINT NOT NULL, name TEXT NOT NULL, step BIGINT NOT NULL,"
+    " value DOUBLE PRECISION, recorded_at DOUBLE PRECISION NOT NULL,"
+    " PRIMARY KEY (trial_id, name, step))"
+)
 V1_TABLES = (
     "CREATE TABLE study_attrs (study_id BIGINT NOT NULL REFERENCES studies(id)"
     " ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (study_id, key))",
@@ -259,6 +265,15 @@ def test_a_version_1_store_is_migrated_and_keeps_its_trials(any_store: str) -> N
     postgres = not isinstance(store, hpdeco.store.SQLiteStore)
 
     def turn_back() -> None:  # the store as hpdeco with schema 1 left it
+        store._run("DROP TABLE runs")
+        store._run(V1_METRICS)
+        store._run(
+            "INSERT INTO metrics_v1 SELECT trial_id, study_id, name, step, value, recorded_at"
+            " FROM metrics"
+        )
+        store._run("DROP TABLE metrics")
+        store._run("ALTER TABLE metrics_v1 RENAME TO metrics")
+        store._run("CREATE INDEX metrics_by_step ON metrics (study_id, name, step)")
         for statement in V1_TABLES:
             store._run(statement)
         if postgres:
@@ -283,3 +298,6 @@ def test_a_version_1_store_is_migrated_and_keeps_its_trials(any_store: str) -> N
         assert not tables & {"study_attrs", "trial_attrs"}
     records = hpdeco.load_study("old", store=any_store).trials
     assert [r.state for r in records] == [TrialState.COMPLETE] * 4
+    assert all(r.intermediate_values for r in records)  # the curves came through
+    runs = reopened._run("SELECT DISTINCT run FROM metrics").fetchall()
+    assert runs == [(0,)]

@@ -397,6 +397,8 @@ class PostgresStore(SQLStore):
             )
         if version < SCHEMA_VERSION and not self.read_only:
             self._transaction(self._migrate)
+            version = SCHEMA_VERSION
+        self.schema = version
 
     def _version(self) -> int:
         row = self._run("SELECT value FROM hpdeco_meta WHERE key = 'schema_version'").fetchone()

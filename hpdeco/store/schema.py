@@ -6,7 +6,7 @@ DOUBLE PRECISION, which SQLite reads as INTEGER and REAL.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # 'hpdc' as a big-endian integer: marks a SQLite file as an hpdeco store.
 APPLICATION_ID = 0x68706463
@@ -16,6 +16,33 @@ META_TABLE = """
     CREATE TABLE hpdeco_meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    )
+"""
+
+METRICS_TABLE = """
+    CREATE TABLE {name} (
+        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        study_id BIGINT NOT NULL,
+        run INTEGER NOT NULL DEFAULT 0,
+        name TEXT NOT NULL,
+        step BIGINT NOT NULL,
+        value DOUBLE PRECISION,
+        recorded_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (trial_id, run, name, step)
+    )
+"""
+METRICS_INDEX = "CREATE INDEX metrics_by_step ON metrics (study_id, name, step)"
+# One row per finished run of a trial (an execution, or a fold with its index): its value.
+# Run -1 is the refit of a study's best configuration on all the data.
+RUNS_TABLE = """
+    CREATE TABLE runs (
+        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        run INTEGER NOT NULL,
+        fold INTEGER,
+        value DOUBLE PRECISION,
+        last_step BIGINT,
+        finished_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (trial_id, run)
     )
 """
 
@@ -64,30 +91,37 @@ TABLES = (
     """,
     # study_id is repeated here so that a pruner reads one metric at one step of one study
     # through a single index, without a join.  A NULL value stands for NaN (SQLite stores
-    # NaN as NULL).
-    """
-    CREATE TABLE metrics (
-        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        study_id BIGINT NOT NULL,
-        name TEXT NOT NULL,
-        step BIGINT NOT NULL,
-        value DOUBLE PRECISION,
-        recorded_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (trial_id, name, step)
-    )
-    """,
-    "CREATE INDEX metrics_by_step ON metrics (study_id, name, step)",
+    # NaN as NULL).  ``run`` numbers a trial's executions or folds (0 when it has one).
+    METRICS_TABLE.format(name="metrics"),
+    METRICS_INDEX,
+    RUNS_TABLE,
 )
 
 
-# The tables every store of this version has (a store missing one is damaged).
-TABLE_NAMES = ("studies", "trials", "params", "metrics")
+# The tables every store has (a store missing one is damaged), and from which version on.
+TABLE_NAMES = {"studies": 1, "trials": 1, "params": 1, "metrics": 1, "runs": 3}
+
+
+def tables_of(version: int) -> list[str]:
+    """The tables a store of schema ``version`` has."""
+    return [name for name, since in TABLE_NAMES.items() if since <= version]
+
 
 # What brings a store from version ``n - 1`` to ``n``; each backend runs them in one write
 # transaction and records the new version in it.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Version 1 created two attribute tables that nothing ever wrote or read.
     2: ("DROP TABLE IF EXISTS trial_attrs", "DROP TABLE IF EXISTS study_attrs"),
+    # Version 3: a trial may have several runs (executions, folds): metrics carry the run.
+    3: (
+        METRICS_TABLE.format(name="metrics_v3"),
+        "INSERT INTO metrics_v3 (trial_id, study_id, run, name, step, value, recorded_at)"
+        " SELECT trial_id, study_id, 0, name, step, value, recorded_at FROM metrics",
+        "DROP TABLE metrics",
+        "ALTER TABLE metrics_v3 RENAME TO metrics",
+        METRICS_INDEX,
+        RUNS_TABLE,
+    ),
 }
 
 

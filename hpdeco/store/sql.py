@@ -22,6 +22,7 @@ from typing import Any
 
 from hpdeco.errors import StudyNotFound
 from hpdeco.records import WORKER_LOST, TrialRecord, TrialState
+from hpdeco.store.schema import SCHEMA_VERSION
 from hpdeco.store.transactions import Transactions
 
 HEARTBEAT_S = 5.0  # how often a running trial's heartbeat is refreshed
@@ -86,6 +87,10 @@ HOST = socket.gethostname()
 
 class SQLStore(Transactions):
     """Studies, trials, parameters and per-step metrics. Subclasses connect."""
+
+    # The schema version of the store as opened: a store of an older one opened read-only
+    # is read as it is (before version 3, every metric belongs to run 0 and no run table).
+    schema = SCHEMA_VERSION
 
     # The database's clock in seconds since the epoch, as SQL (SQLite: this machine's).
     _NOW = "((julianday('now') - 2440587.5) * 86400.0)"
@@ -274,16 +279,24 @@ class SQLStore(Transactions):
 
         return self._transaction(claim, study_id=study_id)
 
-    def record(self, trial_id: int, study_id: int, step: int, metrics: Mapping[str, float]) -> None:
-        """Store one step's metrics; a step already stored for a metric keeps its first value."""
+    def record(
+        self,
+        trial_id: int,
+        study_id: int,
+        step: int,
+        metrics: Mapping[str, float],
+        run: int = 0,
+    ) -> None:
+        """Store one step's metrics of one run; a step already stored for a metric keeps
+        its first value."""
         now = time.time()
         beat = now - self._beats.get(trial_id, 0.0) >= HEARTBEAT_S
 
         def write() -> None:
             self._run_many(
-                "INSERT INTO metrics (trial_id, study_id, name, step, value, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, name, step) DO NOTHING",
-                [(trial_id, study_id, k, step, _metric(v), now) for k, v in metrics.items()],
+                "INSERT INTO metrics (trial_id, study_id, run, name, step, value, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, run, name, step) DO NOTHING",
+                [(trial_id, study_id, run, k, step, _metric(v), now) for k, v in metrics.items()],
             )
             if beat:
                 self._run(f"UPDATE trials SET heartbeat_at = {self._NOW} WHERE id = ?", (trial_id,))
@@ -291,6 +304,28 @@ class SQLStore(Transactions):
         self._transaction(write, study_id=study_id)
         if beat:
             self._beats[trial_id] = now
+
+    def finish_run(
+        self,
+        trial_id: int,
+        study_id: int,
+        run: int,
+        fold: int | None,
+        value: float | None,
+        last_step: int | None,
+    ) -> None:
+        """Record how one run of a trial ended (run -1: a refit on all the data)."""
+        self._transaction(
+            lambda: self._run(
+                "INSERT INTO runs (trial_id, run, fold, value, last_step, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, run) DO UPDATE SET"
+                " value = excluded.value, last_step = excluded.last_step,"
+                " finished_at = excluded.finished_at",
+                (trial_id, run, fold, _value(value), last_step, time.time()),
+            ),
+            study_id=study_id,
+            trial_id=trial_id,
+        )
 
     def heartbeat(self, trial_ids: Iterable[int]) -> None:
         """Mark these trials alive (called from a background thread while they run)."""
@@ -449,7 +484,8 @@ class SQLStore(Transactions):
     def _records(self, rows: list[Sequence[Any]], objective: str) -> list[TrialRecord]:
         ids = [r[0] for r in rows]
         params: dict[int, dict[str, Any]] = {i: {} for i in ids}
-        metrics: dict[int, dict[str, dict[int, float]]] = {i: {} for i in ids}
+        runs: dict[int, dict[int, dict[str, dict[int, float]]]] = {i: {} for i in ids}
+        run_values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             for trial_id, name, value in self._run(
@@ -458,37 +494,80 @@ class SQLStore(Transactions):
                 chunk,
             ).fetchall():
                 params[trial_id][name] = json.loads(value)
-            for trial_id, name, step, value in self._run(
-                f"SELECT trial_id, name, step, value FROM metrics WHERE trial_id IN ({marks})"
-                " ORDER BY trial_id, name, step",
+            run_column = "run" if self.schema >= 3 else "0"  # every metric was run 0's
+            order = "trial_id, run, name, step" if self.schema >= 3 else "trial_id, name, step"
+            for trial_id, run, name, step, value in self._run(
+                f"SELECT trial_id, {run_column}, name, step, value FROM metrics"
+                f" WHERE trial_id IN ({marks}) ORDER BY {order}",
                 chunk,
             ).fetchall():
-                metrics[trial_id].setdefault(name, {})[step] = math.nan if value is None else value
-        return [
-            TrialRecord(
-                number=r[1],
-                state=TrialState(r[2]),
-                params=params[r[0]],
-                value=r[3],
-                intermediate_values=metrics[r[0]].get(objective, {}),
-                metrics=metrics[r[0]],
-                last_step=r[4],
-                reason=r[5],
-                traceback=r[6],
-                started_at=r[7],
-                finished_at=r[8],
+                curves = runs[trial_id].setdefault(run, {})
+                curves.setdefault(name, {})[step] = math.nan if value is None else value
+            if self.schema < 3:
+                continue
+            for trial_id, run, value in self._run(
+                f"SELECT trial_id, run, value FROM runs WHERE trial_id IN ({marks}) AND run >= 0"
+                " ORDER BY trial_id, run",
+                chunk,
+            ).fetchall():
+                run_values[trial_id][run] = value
+        records = []
+        for r in rows:
+            by_run = runs[r[0]]
+            refit = by_run.pop(-1, None)
+            metrics = by_run.get(0, {}) if len(by_run) <= 1 else mean_curves(by_run.values())
+            records.append(
+                TrialRecord(
+                    number=r[1],
+                    state=TrialState(r[2]),
+                    params=params[r[0]],
+                    value=r[3],
+                    intermediate_values=metrics.get(objective, {}),
+                    metrics=metrics,
+                    last_step=r[4],
+                    reason=r[5],
+                    traceback=r[6],
+                    started_at=r[7],
+                    finished_at=r[8],
+                    run_values=run_values[r[0]],
+                    run_metrics=by_run if len(by_run) > 1 else {},
+                    refit=refit,
+                )
             )
-            for r in rows
-        ]
+        return records
 
     def values_at(self, study_id: int, name: str, step: int) -> dict[int, float]:
-        """Every trial's value of metric ``name`` at ``step``, by trial number (for pruners)."""
+        """Every trial's value of metric ``name`` at ``step``, by trial number (for pruners):
+        the mean over its runs (NaN when any run's value was NaN)."""
         rows = self._run(
-            "SELECT t.number, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id"
-            " WHERE m.study_id = ? AND m.name = ? AND m.step = ?",
+            "SELECT t.number, CASE WHEN COUNT(m.value) < COUNT(*) THEN NULL ELSE AVG(m.value)"
+            " END FROM metrics m JOIN trials t ON t.id = m.trial_id"
+            " WHERE m.study_id = ? AND m.name = ? AND m.step = ?"
+            + (" AND m.run >= 0" if self.schema >= 3 else "")
+            + " GROUP BY t.number",
             (study_id, name, step),
         ).fetchall()
         return {number: (math.nan if value is None else value) for number, value in rows}
+
+
+def mean_curves(
+    runs: Iterable[Mapping[str, Mapping[int, float]]],
+) -> dict[str, dict[int, float]]:
+    """Each metric's mean over the runs at every step any run reached (NaN if a run's
+    value there was NaN)."""
+    sums: dict[str, dict[int, list[float]]] = {}
+    for curves in runs:
+        for name, curve in curves.items():
+            for step, value in curve.items():
+                sums.setdefault(name, {}).setdefault(step, []).append(value)
+    return {
+        name: {step: sum(values) / len(values) for step, values in sorted(steps.items())}
+        for name, steps in sums.items()
+    }
+
+
+def _value(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

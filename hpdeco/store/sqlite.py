@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from hpdeco.errors import ConfigError, StoreError, warn
-from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, TABLE_NAMES, migrations, statements
+from hpdeco.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrations, statements, tables_of
 from hpdeco.store.sql import SQLStore, StudyRow
 from hpdeco.store.transactions import RETRIES
 
@@ -182,7 +182,7 @@ class SQLiteStore(SQLStore):
                 f"store={self.path!r} was written by a newer hpdeco (schema {version}, this "
                 f"hpdeco reads up to {SCHEMA_VERSION}); upgrade hpdeco to open it"
             )
-        elif missing := sorted(set(TABLE_NAMES) - set(tables)):
+        elif missing := sorted(set(tables_of(version)) - set(tables)):
             raise StoreError(
                 f"store={self.path!r} is marked as an hpdeco store but lacks its tables "
                 f"({', '.join(missing)}): it was damaged or emptied by another program; "
@@ -193,6 +193,8 @@ class SQLiteStore(SQLStore):
             self._set_journal()
             if version < SCHEMA_VERSION and app_id == APPLICATION_ID:
                 self._transaction(self._migrate)
+                version = SCHEMA_VERSION
+        self.schema = version if app_id == APPLICATION_ID else SCHEMA_VERSION
         self._run("PRAGMA synchronous = NORMAL")
 
     def _migrate(self) -> None:
