@@ -13,6 +13,7 @@ from hpdeco.errors import (
     UsageError,
 )
 from hpdeco.records import TrialRecord, TrialState
+from hpdeco.refit import build
 from hpdeco.search import Search, search
 from hpdeco.space import hp
 from hpdeco.study import SpaceChangedWarning, Study, load_study
@@ -39,6 +40,7 @@ __all__ = [
     "TrialState",
     "UsageError",
     "__version__",
+    "build",
     "hp",
     "load_study",
     "search",

@@ -453,6 +453,25 @@ class Search:
         functions = {id(built.func) for built in self._built_by.values()}
         return next(iter(self._built_by.values())) if len(functions) == 1 else None
 
+    def refit(self, x: Any = None, y: Any = None, *, epochs: int = 10, **fit_kwargs: Any) -> Any:
+        """Build the best configuration, train it on ``x``, ``y`` (typically all the data,
+        folds included) for ``epochs`` and return the model; the refit is recorded in the
+        store with the best trial. The model-building function is found as for
+        :meth:`best_model` (or pass ``build=``); other arguments go to ``model.fit``.
+
+        >>> model = search.refit(x, y, epochs=20, batch_size=64)
+        """
+        from hpdeco.refit import refit
+
+        fn = fit_kwargs.pop("build", None) or self._build or self._build_of(0)
+        if fn is None:
+            raise UsageError(
+                "refit() needs the model-building function: pass refit(x, y, build=build_model)"
+                ", give the search space=build_model (tune() does), or build the trials' "
+                "models with a @hpdeco.tunable function"
+            )
+        return refit(self.study, fn, x, y, epochs=epochs, **fit_kwargs)
+
     def summary(self) -> str:
         return self.study.summary()
 

@@ -67,3 +67,20 @@ def test_cv_with_validation_data_is_refused(digits, store: str) -> None:
     (x, y), val = digits
     with pytest.raises(ConfigError, match=r"each fold holds out its own validation part"):
         build.tune(x, y, validation_data=val, cv=3, store=store)
+
+
+def test_refit_trains_the_best_configuration_on_all_the_data_and_records_it(
+    digits, store: str
+) -> None:
+    (x, y), _ = digits
+    result = build.tune(
+        x, y, cv=2, epochs=1, max_trials=2, objective="val_accuracy", store=store, verbose=0
+    )
+    model = result.refit(x, y, epochs=2)
+    assert model.layers[0].units == result.best.params["units"]
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(result.best.params["lr"])
+    best = hpdeco.load_study(result.study.name, store=store).best
+    assert sorted(best.refit["loss"]) == [1, 2]  # the refit's curve, kept with the best trial
+    assert "val_accuracy" not in best.refit  # trained on everything: nothing held out
+    other = hpdeco.build(build, {"units": 4, "lr": 1e-2})  # any configuration, by hand
+    assert other.layers[0].units == 4

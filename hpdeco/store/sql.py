@@ -404,6 +404,15 @@ class SQLStore(Transactions):
         ).fetchall()
         return self._records(rows, objective="")
 
+    def trial_id(self, study_id: int, number: int) -> int:
+        """The row id of trial ``number`` of the study."""
+        row = self._run(
+            "SELECT id FROM trials WHERE study_id = ? AND number = ?", (study_id, number)
+        ).fetchone()
+        if row is None:
+            raise StudyNotFound(f"trial {number} is not in study id {study_id} of {self.path!r}")
+        return int(row[0])
+
     def count(self, study_id: int) -> dict[TrialState, int]:
         rows = self._run(
             "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
