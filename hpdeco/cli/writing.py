@@ -10,7 +10,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -142,22 +141,13 @@ def _ask(question: str) -> str | None:
 def _live_trials(study: Any) -> list[str]:
     """The study's RUNNING trials whose worker still shows signs of life: a heartbeat
     within the grace period, and, on this host, a process that still exists."""
-    from hpdeco.store.sql import HEARTBEAT_GRACE_S, HOST, pid_alive
-
-    rows = study.store._run(
-        "SELECT number, host, pid, heartbeat_at FROM trials"
-        " WHERE study_id = ? AND state = 'RUNNING' ORDER BY number",
-        (study.id,),
-    ).fetchall()
-    now = time.time()
     live = []
-    for number, host, pid, beat in rows:
-        if beat is None or now - beat > HEARTBEAT_GRACE_S:
+    for trial in study.store.running_trials(study.id):
+        if not trial.alive:
             continue  # lost: the next search marks it FAIL (worker lost)
-        if host == HOST and pid is not None and not pid_alive(pid):
-            continue
-        where = f"on {host}" + (f" (pid {pid})" if pid is not None else "")
-        live.append(f"trial {number} {where}, heartbeat {max(0.0, now - beat):.0f}s ago")
+        where = f"on {trial.host}" + (f" (pid {trial.pid})" if trial.pid is not None else "")
+        age = max(0.0, trial.heartbeat_age or 0.0)
+        live.append(f"trial {trial.number} {where}, heartbeat {age:.0f}s ago")
     return live
 
 

@@ -50,6 +50,19 @@ class StudyOverview:
     last_activity: float | None  # the latest start or finish of any trial
 
 
+@dataclasses.dataclass(frozen=True)
+class RunningTrial:
+    """A RUNNING trial's worker, as the store sees it: where it runs, how old its last
+    heartbeat is (on the database's clock), and whether it counts as alive."""
+
+    id: int
+    number: int
+    host: str | None
+    pid: int | None
+    heartbeat_age: float | None
+    alive: bool
+
+
 class AllTaken(Exception):
     """No trial was started: every configuration left is held by a running trial. Control
     flow between the store and the search, never shown to the user (not an HpdecoError)."""
@@ -380,16 +393,7 @@ class SQLStore(Transactions):
         pids: every worker may be pid 1 on the same host name), so such a trial is judged
         by its heartbeat too. The heartbeat's age is measured on the database's clock, the
         one every heartbeat was written with, so no two hosts' clocks are ever compared."""
-        rows = self._run(
-            f"SELECT id, host, pid, {self._NOW} - heartbeat_at FROM trials"
-            " WHERE study_id = ? AND state = 'RUNNING'",
-            (study_id,),
-        ).fetchall()
-        lost = [
-            trial_id
-            for trial_id, host, pid, age in rows
-            if (host == HOST and (pid is None or not pid_alive(pid))) or age is None or age > grace
-        ]
+        lost = [t.id for t in self.running_trials(study_id, grace) if not t.alive]
         recovered = [
             trial_id
             for trial_id in lost
@@ -403,6 +407,30 @@ class SQLStore(Transactions):
             recovered,
         ).fetchall()
         return self._records(rows, objective="")
+
+    def running_trials(self, study_id: int, grace: float = HEARTBEAT_GRACE_S) -> list[RunningTrial]:
+        """The RUNNING trials, each judged alive or lost by the one rule (see
+        :meth:`recover_lost`), by number."""
+        rows = self._run(
+            f"SELECT id, number, host, pid, {self._NOW} - heartbeat_at FROM trials"
+            " WHERE study_id = ? AND state = 'RUNNING' ORDER BY number",
+            (study_id,),
+        ).fetchall()
+        return [
+            RunningTrial(
+                int(trial_id),
+                int(number),
+                host,
+                pid,
+                age,
+                alive=not (
+                    (host == HOST and (pid is None or not pid_alive(pid)))
+                    or age is None
+                    or age > grace
+                ),
+            )
+            for trial_id, number, host, pid, age in rows
+        ]
 
     def trial_id(self, study_id: int, number: int) -> int:
         """The row id of trial ``number`` of the study."""
