@@ -13,6 +13,7 @@ running in another process, and on :func:`hpdeco.load_study`::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,10 @@ COLUMNS = (
     "value",
     "best_step",
     "epochs",
+    "runs",
+    "value_std",
+    "value_min",
+    "value_max",
     "duration_s",
     "started_at",
     "finished_at",
@@ -116,12 +121,18 @@ def to_record(record: TrialRecord, *, metrics: bool = False) -> dict[str, Any]:
     >>> to_record(study.best)["params"]
     {'layers': 2, 'lr': 0.0031}
     """
+    spread = record.spread
     row: dict[str, Any] = {
         "number": record.number,
         "state": record.state.value,
         "value": record.value,
         "best_step": record.best_step,
         "epochs": steps_run(record),
+        # With several runs (executions, folds): how many, and the spread of their values.
+        "runs": len(record.run_values) or 1,
+        "value_std": spread[0] if spread else None,
+        "value_min": spread[1] if spread else None,
+        "value_max": spread[2] if spread else None,
         "duration_s": None if record.duration is None else round(record.duration, 3),
         "started_at": _iso(record.started_at),
         "finished_at": _iso(record.finished_at),
@@ -130,6 +141,12 @@ def to_record(record: TrialRecord, *, metrics: bool = False) -> dict[str, Any]:
     }
     if metrics:
         row["history"] = history(record)
+        if record.run_metrics:
+            row["run_values"] = {str(k): v for k, v in record.run_values.items()}
+            row["run_history"] = {
+                str(run): history(dataclasses.replace(record, metrics=curves))
+                for run, curves in record.run_metrics.items()
+            }
     return row
 
 

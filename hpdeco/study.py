@@ -194,6 +194,12 @@ class Study:
         else:
             step = best.value_step(self.settings.get("trial_value"))
             where = f" at step {step}" if step is not None else ""
+            if best.spread is not None:
+                std, low, high = best.spread
+                where = (
+                    f", the mean of {len(best.run_values)} runs (std {std:.3g}, "
+                    f"min {low:.6g}, max {high:.6g})"
+                )
             lines.append(f"best: trial {best.number}, {self.objective}={best.value:.6g}{where}")
             lines.extend(f"  {name} = {value!r}" for name, value in best.params.items())
         return "\n".join(lines)

@@ -153,3 +153,33 @@ def test_a_trial_interrupted_mid_fold_runs_again_from_its_first_fold(store: str)
     assert list(again.run_values) == [0, 1, 2, 3, 4]
     assert again.value == pytest.approx(first.params["v"])
     assert all(math.isfinite(v) for v in again.run_values.values())
+
+
+def test_the_spread_is_shown_by_summary_the_command_and_the_exports(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from conftest import run_cli
+
+    curves = {0: [0.5, 0.7], 1: [0.6, 0.8], 2: [0.4, 0.9]}
+    with search(store, max_trials=1, pruner="none") as s:
+        for trial in s:
+            for run in trial.runs(3):
+                for epoch, value in enumerate(curves[run.index], start=1):
+                    run.report(value, epoch)
+    assert "the mean of 3 runs (std 0.1, min 0.7, max 0.9)" in s.summary()
+    code, out, _ = run_cli(capsys, "trials", "r", "--store", store)
+    assert code == 0 and "± std" in out and " 3 " in out and "0.1" in out
+    code, out, _ = run_cli(capsys, "best", "r", "--store", store)
+    assert "the mean of its 3 runs" in out and "runs: 3 (0.7, 0.8, 0.9); std 0.1" in out
+    code, out, _ = run_cli(capsys, "export", "r", "--store", store, "--format", "json", "--metrics")
+    (row,) = json.loads(out)["trials"]
+    assert (row["runs"], row["value_std"], row["value_min"], row["value_max"]) == (
+        3,
+        pytest.approx(0.1),
+        0.7,
+        0.9,
+    )
+    assert row["run_values"] == {"0": 0.7, "1": 0.8, "2": 0.9}
+    assert [r["acc"] for r in row["run_history"]["2"]] == [0.4, 0.9]

@@ -117,21 +117,27 @@ def cmd_trials(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     shown = [n for n in names if any(n in t.params for t in trials)]
     notes = any(t.reason for t in trials)
-    headers = ["#", "state", "value", "epochs", "duration", *shown, *(["note"] if notes else [])]
+    runs = any(t.run_values for t in trials)
+    spread = ["runs", "± std"] if runs else []
+    headers = ["#", "state", "value", *spread, "epochs", "duration", *shown]
+    headers += ["note"] if notes else []
     rows = []
     for t in trials:
+        deviation = t.spread[0] if t.spread is not None else None
         rows.append(
             [
                 str(t.number),
                 t.state.value,
                 fmt(t.value),
+                *([str(len(t.run_values) or 1), fmt(deviation, 3)] if runs else []),
                 str(analysis.steps_run(t)),
                 fmt_duration(t.duration),
                 *(fmt(t.params[n], 4) if n in t.params else "-" for n in shown),
                 *([short(t.reason)] if notes else []),
             ]
         )
-    print(table(headers, rows, right={0, 2, 3, 4}), file=out)
+    right = {0, 2, 3, 4, 5, 6} if runs else {0, 2, 3, 4}
+    print(table(headers, rows, right=right), file=out)
     return 0
 
 
@@ -145,12 +151,32 @@ def _weights_file(study: Any, number: int) -> Path | None:
 def _where(study: Any, record: TrialRecord) -> str:
     """Where the trial's value came from: ``, at epoch 4 of 10``, or, for a value the trial
     set itself, that it is not one of the epochs' values."""
+    if record.run_values:
+        return f", the mean of its {len(record.run_values)} runs"
     step = analysis.value_step(record, study.settings.get("trial_value"))
     epochs = analysis.steps_run(record)
     if step is not None:
         return f", at epoch {step} of {epochs}"
     reported = f"; {epochs} epochs reported" if epochs else ""
     return f", set by the trial itself (not a reported epoch's value{reported})"
+
+
+def _print_runs(record: TrialRecord, out: TextIO) -> None:
+    """The runs of a trial that has several (executions, folds), and its refit."""
+    if record.run_values:
+        values = ", ".join(fmt(v, 4) for v in record.run_values.values())
+        spread = record.spread
+        shown = (
+            ""
+            if spread is None
+            else (f"; std {fmt(spread[0], 3)}, min {fmt(spread[1], 4)}, max {fmt(spread[2], 4)}")
+        )
+        print(f"runs: {len(record.run_values)} ({values}){shown}", file=out)
+    if record.refit:
+        epochs = max((max(curve) for curve in record.refit.values() if curve), default=0)
+        last = {name: curve[max(curve)] for name, curve in record.refit.items() if curve}
+        metrics = ", ".join(f"{k}={fmt(v, 4)}" for k, v in sorted(last.items()))
+        print(f"refit on all the data: {epochs} epochs, last epoch {metrics}", file=out)
 
 
 def _print_params(params: Mapping[str, Any], out: TextIO) -> None:
@@ -181,6 +207,7 @@ def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
     )
     if best.reason:
         print(f"note: {best.reason}", file=out)
+    _print_runs(best, out)
     params = dict(best.params)
     _print_params(params, out)
     print("\nas a Python dict:", file=out)
@@ -227,6 +254,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     )
     if record.reason:
         print(f"reason: {record.reason}", file=out)
+    _print_runs(record, out)
     _print_params(record.params, out)
     rows = analysis.history(record)
     if rows:
