@@ -321,7 +321,9 @@ class Tuner:
     def _policy(self, make: Any, full: str) -> Any:
         """How this tuner declares ``full``: from ``hyperparameters=``, fixed, or refused."""
         preset = self.hyperparameters
-        given = {p.name: p for p in preset.space} if preset is not None else {}
+        # The container was filled outside any trial: read that bookkeeping, not the trial's.
+        declared = preset._outside.declared if preset is not None else {}
+        given = {name: known[0][0] for name, known in declared.items()}
         if full in given:
             spec = given[full]
             return lambda n: dataclasses.replace(spec, name=n)

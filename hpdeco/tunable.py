@@ -97,6 +97,9 @@ def _tunable_class(cls: type) -> type:
         return tune(cast(Tunable[Any], cls), x, y, **options)
 
     tune_.__doc__ = tune.__doc__
+    # Keras reads __init__'s argument spec (getfullargspec, which ignores __wrapped__) to
+    # rebuild the model from its config: show it the original's.
+    __init__.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]
     cls.__init__ = __init__  # type: ignore[misc]
     cls.space = space  # type: ignore[attr-defined]
     cls.tune = staticmethod(tune_)  # type: ignore[attr-defined]
