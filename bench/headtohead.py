@@ -676,6 +676,62 @@ def dumps(record: dict[str, Any]) -> str:
     return text + "\n"
 
 
+# -- the KerasTuner script, on hpdeco and on KerasTuner --------------------------------------
+
+KT_SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "keras_tuner_script.py"
+KT_IMPORT = "import hpdeco.keras_tuner as keras_tuner"
+
+
+def kt_script_row(args: argparse.Namespace, seeds: list[int], tmp: str) -> dict[str, Any]:
+    """examples/keras_tuner_script.py as it is (hpdeco) and with its import line changed
+    back to ``import keras_tuner`` (KerasTuner), same flags and seeds, each run in its own
+    process: wall time (TensorFlow's start-up included, the same for both) and the best
+    val_accuracy the script's last tuner reports."""
+    source = KT_SCRIPT.read_text()
+    kt_copy = Path(tmp) / "keras_tuner_script_on_kerastuner.py"
+    kt_copy.write_text(source.replace(KT_IMPORT, "import keras_tuner"))
+    flags = ["--trials", str(args.trials), "--epochs", str(args.epochs),
+             "--max-epochs", str(args.epochs), "--executions", "2"]  # fmt: skip
+    runs: dict[str, list[dict[str, Any]]] = {"hpdeco": [], "keras_tuner": []}
+    for seed in seeds:
+        for library, script in (("hpdeco", KT_SCRIPT), ("keras_tuner", kt_copy)):
+            folder = Path(tmp) / f"{library}-{seed}"
+            command = [sys.executable, str(script), *flags, "--dir", str(folder),
+                       "--seed", str(seed)]  # fmt: skip
+            started = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+            wall = time.perf_counter() - started
+            best = [
+                float(line.split(":", 1)[1])
+                for line in done.stdout.splitlines()
+                if line.startswith("best val_accuracy:")
+            ]
+            runs[library].append(
+                {"seed": seed, "wall_s": wall, "best_val_accuracy": best[-1] if best else None,
+                 "returncode": done.returncode, "stderr_tail": done.stderr[-500:]}
+            )  # fmt: skip
+            print(f"kt script seed {seed} {library:11s} {wall:6.1f} s, best {best}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    summary = {
+        library: {
+            "wall_s": median([r["wall_s"] for r in items]),
+            "best_val_accuracy": median([r["best_val_accuracy"] for r in items]),
+            "failed": sum(r["returncode"] != 0 for r in items),
+        }
+        for library, items in runs.items()
+    }
+    print(f"\n### The KerasTuner script ({KT_SCRIPT.name}): {args.trials} trials x "
+          f"{args.epochs} epochs, 2 executions, Hyperband max_epochs={args.epochs}, "
+          f"{len(seeds)} seeds (medians)\n")  # fmt: skip
+    print("| runs on | wall s | best val acc (Hyperband) | failed runs |")
+    print("|---|---:|---:|---:|")
+    for library, row in summary.items():
+        print(f"| {library} | {fmt(row['wall_s'])} | {fmt(row['best_val_accuracy'], 4)} | "
+              f"{row['failed']} |")  # fmt: skip
+    return {"config": {"trials": args.trials, "epochs": args.epochs, "seeds": seeds},
+            "summary": summary, "runs": runs}  # fmt: skip
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
@@ -697,6 +753,12 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="each job in its own process (default; --quick: one process)",
+    )
+    parser.add_argument(
+        "--kt-script",
+        action="store_true",
+        help="only the KerasTuner script row: examples/keras_tuner_script.py on hpdeco and "
+        "on KerasTuner",
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--job", help=argparse.SUPPRESS)
@@ -742,6 +804,14 @@ def main() -> None:
         "target": TARGET,
     }
     started = time.perf_counter()
+    if args.kt_script:
+        args.skip_overhead = args.skip_quality = True
+        if missing("kt_random"):
+            print("skipping the KerasTuner script: keras-tuner missing", file=sys.stderr)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                seeds = list(range(args.seeds))
+                record["kt_script"] = kt_script_row(args, seeds, tmp)
 
     if not args.skip_overhead:
         methods = ["plain", "hpdeco_random"]
