@@ -87,6 +87,8 @@ def main() -> None:
                       batch_size=hp.Choice("batch_size", [32, 64, 128]),
                       callbacks=trial.callbacks(), verbose=0)
 
+    if search.stopped_because == "max_trials":
+        print(f"(here: run it with --trials N, N above {args.trials}, to go on)")
     print()
     print(search.summary())
 

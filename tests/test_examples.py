@@ -28,6 +28,9 @@ def test_quickstart_runs_and_resumes(tmp_path: Path) -> None:
     assert [t.number for t in study.trials] == [0, 1, 2]  # resumed, not restarted
     assert all(t.state is TrialState.COMPLETE for t in study.trials)
     assert all(len(t.intermediate_values) == 2 for t in study.trials)
+    third = run("quickstart.py", "--trials", "3", "--epochs", "2", "--store", store)
+    assert "nothing to do: study 'quickstart' already has 3 trials" in third.stderr
+    assert "run it with --trials N, N above 3, to go on" in third.stdout
 
 
 def test_every_example_has_a_test() -> None:
