@@ -395,7 +395,7 @@ def _ensure_built(model: Any, weights: list[Any], sample: Any, build: Callable[.
     """Give an unbuilt Keras model its variables before ``set_weights`` by calling it on
     ``sample``. The input shape cannot be read from the weights (a ``Flatten`` first hides
     it), so without a sample the error names what is missing."""
-    if getattr(model, "built", True) and (model.weights or not weights):
+    if getattr(model, "built", True) or not weights:  # built (or not a Keras model)
         return
     name = getattr(build, "__name__", build)
     if sample is not None:

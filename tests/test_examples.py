@@ -35,7 +35,10 @@ def test_quickstart_runs_and_resumes(tmp_path: Path) -> None:
 
 def test_every_example_has_a_test() -> None:
     tested = {"quickstart.py"}
-    # the other examples are run by test_more_examples.py: run("name.py", ...)
-    more = (Path(__file__).parent / "test_more_examples.py").read_text()
-    tested |= set(re.findall(r'run\(\s*"(\w+\.py)"', more))
+    # the others are run by other test files: run("name.py", ...), run_example("name.py",
+    # ...) or a path ending in "examples" / "name.py"
+    for path in Path(__file__).parent.glob("test_*.py"):
+        text = path.read_text()
+        tested |= set(re.findall(r'run(?:_example)?\(\s*"(\w+\.py)"', text))
+        tested |= set(re.findall(r'"examples"\s*/\s*"(\w+\.py)"', text))
     assert {p.name for p in EXAMPLES.glob("*.py")} <= tested
