@@ -79,7 +79,7 @@ def _tunable_class(cls: type) -> type:
     ``hp.*``) keeps it the same class, so ``isinstance``, subclassing and
     ``Model.from_config`` still work: only its ``__init__`` is wrapped, and the class gains
     ``space`` (read from ``__init__``) and ``tune``."""
-    init = cls.__init__
+    init: Callable[..., None] = getattr(cls, "__init__")  # noqa: B009 (mypy: cls.__init__)
     space = read_space(init) if inspect.isfunction(init) else read_space(cls)
 
     @functools.wraps(init)
@@ -90,7 +90,7 @@ def _tunable_class(cls: type) -> type:
             # Only for the class itself: a subclass calls this through super().__init__
             # with arguments of its own choosing, which would not rebuild it.
             if isinstance(trial, Trial) and trial.built_by is None and type(self) is cls:
-                trial.built_by = functools.partial(cls, *args, **kwargs)
+                trial.built_by = functools.partial(cast(Callable[..., Any], cls), *args, **kwargs)
         init(self, *args, **kwargs)
 
     def tune_(x: Any = None, y: Any = None, **options: Any) -> Search:
