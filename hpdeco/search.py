@@ -430,17 +430,21 @@ class Search:
         """The parameters seen so far, as stored with the study."""
         return dict(self.study.space)
 
-    def best_model(self, build: Callable[..., Any] | None = None, *, rank: int = 0) -> Any:
+    def best_model(
+        self, build: Callable[..., Any] | None = None, *, rank: int = 0, sample: Any = None
+    ) -> Any:
         """The best COMPLETE trial's model, trained: rebuilt by ``build`` with the trial's
         parameters, with the weights of its best epoch kept by ``keep_best``. ``rank=1``
-        gives the second best (with ``keep_best >= 2``).
+        gives the second best (with ``keep_best >= 2``). A model that has no weights until
+        it sees data (no ``keras.Input``, or subclassed) is first called on ``sample``, a
+        batch of inputs such as ``x[:1]``.
 
         ``build`` defaults to the tunable function given as ``space=`` (as ``tune()`` does),
         else to the ``@tunable`` function that trial called, with the arguments it passed
         (the first one, when it called several). For a trial of an earlier run, that is the
         function this run's trials called, if they all called the same one."""
         build = build or self._build or self._build_of(rank)
-        return best_model(self.study, build, self._keeper, rank=rank)
+        return best_model(self.study, build, self._keeper, rank=rank, sample=sample)
 
     def _build_of(self, rank: int) -> functools.partial[Any] | None:
         if not self._built_by:
