@@ -1,202 +1,25 @@
-"""KerasTuner's API on hpdeco's search: change ``import keras_tuner as kt`` to
-``import hpdeco.keras_tuner as kt`` and the script runs on hpdeco, gaining its store (every
-epoch of every trial), resume, pruning and the ``hpdeco`` command.
-
-This module translates; it is not a second engine. Each tuner runs ``hpdeco.search(...)``
-underneath, with the sampler and pruner below:
-
-=========================  =========================================================
-KerasTuner                 hpdeco
-=========================  =========================================================
-``RandomSearch``           ``sampler="random"``, ``pruner="none"``
-``GridSearch``             ``sampler="grid"``, ``pruner="none"``; a numeric range
-                           without a step takes KerasTuner's ten evenly spread values
-``BayesianOptimization``   ``sampler="gp"`` (``num_initial_points`` random trials
-                           first), ``pruner="none"``
-``Hyperband``              ``sampler="random"``, ``HyperbandPruner(max_resource=
-                           max_epochs, reduction_factor=factor)``; every trial is
-                           fitted for ``max_epochs`` epochs and stopped early by the
-                           pruner, ``max_trials`` = the configurations KerasTuner's
-                           brackets would try in ``hyperband_iterations``
-``directory``              the store is ``<directory>/hpdeco.db`` (default ``.``)
-``project_name``           the study's name (default ``untitled_project``)
-``overwrite=True``         the study (and its kept weights) is deleted first;
-                           ``False`` (default) resumes it
-``max_consecutive_failed   ``max_consecutive_failures``
-_trials``
-``executions_per_trial``   ``trial.runs(n)``: each run fits a fresh model, the
-                           trial's value is the mean of the runs' values
-``seed``                   ``seed`` (the sampler's)
-``objective``              ``objective`` and ``direction``
-=========================  =========================================================
-
-Accepted and ignored: ``max_retries_per_trial`` (a FAIL trial is run again by the next run
-of the script instead), ``logger``, ``tuner_id``, ``max_model_size``, ``alpha``, ``beta``.
-Refused with a :class:`hpdeco.ConfigError`: several objectives, ``optimizer``/``loss``/
-``metrics`` (compile in ``build``), ``distribution_strategy``.
-"""
+"""``Tuner``: what every KerasTuner tuner does, on ``hpdeco.search``."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hpdeco.errors import ConfigError, UsageError
-from hpdeco.objective import infer_direction
+from hpdeco.keras_tuner.parts import (
+    FunctionModel,
+    HyperModel,
+    Oracle,
+    TrialParameters,
+    hyperparameters_of,
+    objective_of,
+)
 from hpdeco.records import TrialRecord
-from hpdeco.space import Choice, Fixed, HyperParameters, Param
+from hpdeco.space import Fixed, HyperParameters
 from hpdeco.space.accessor import current_trial
-
-__all__ = [
-    "BayesianOptimization",
-    "GridSearch",
-    "HyperModel",
-    "HyperParameters",
-    "Hyperband",
-    "Objective",
-    "RandomSearch",
-    "Tuner",
-]
-
-
-class Objective:
-    """The metric to optimise and its direction (``"min"`` or ``"max"``)."""
-
-    def __init__(self, name: str, direction: str) -> None:
-        if direction not in ("min", "max"):
-            raise ConfigError(
-                f"Objective(direction={direction!r}): direction must be 'min' or 'max'"
-            )
-        self.name = name
-        self.direction = direction
-
-    def __repr__(self) -> str:
-        return f'Objective(name="{self.name}", direction="{self.direction}")'
-
-
-def _objective(objective: Any) -> Objective:
-    if isinstance(objective, (list, tuple)):
-        if len(objective) != 1:
-            raise ConfigError(
-                f"objective={objective!r}: hpdeco optimises one objective; pass one "
-                "(a name or kt.Objective), or combine the metrics into one in the model"
-            )
-        objective = objective[0]
-    if objective is None:
-        objective = "val_loss"
-    if isinstance(objective, Objective):
-        return objective
-    if isinstance(objective, str):
-        return Objective(objective, infer_direction(objective, None))
-    raise ConfigError(f"objective={objective!r}: pass a metric name or kt.Objective(name, dir)")
-
-
-class HyperModel:
-    """Subclass and define ``build(hp)``; override ``fit(hp, model, *args, **kwargs)`` to
-    tune the training too (its default calls ``model.fit(*args, **kwargs)``)."""
-
-    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
-        self.name = name
-        self.tunable = tunable
-
-    def build(self, hp: HyperParameters) -> Any:
-        raise NotImplementedError("a HyperModel subclass defines build(self, hp)")
-
-    def declare_hyperparameters(self, hp: HyperParameters) -> None:
-        return None
-
-    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
-        return model.fit(*args, **kwargs)
-
-
-class _FunctionModel(HyperModel):
-    def __init__(self, build: Callable[[HyperParameters], Any]) -> None:
-        super().__init__(getattr(build, "__name__", None))
-        self._build = build
-
-    def build(self, hp: HyperParameters) -> Any:
-        return self._build(hp)
-
-
-class _TrialParameters(HyperParameters):
-    """The ``hp`` a tuner hands to ``build``: ``hyperparameters=`` override the model's
-    declarations, ``tune_new_entries=False`` fixes the others at their default,
-    ``allow_new_entries=False`` refuses them; GridSearch enumerates ranges without a step."""
-
-    def __init__(self, tuner: Tuner | None = None) -> None:
-        super().__init__()
-        self._tuner = tuner
-
-    def _retrieve(self, make: Any, name: str, parent_name: Any, parent_values: Any) -> Any:
-        tuner = self._tuner
-        if tuner is not None:
-            make = tuner._policy(make, self._scope().full(name))
-        return super()._retrieve(make, name, parent_name, parent_values)
-
-
-def _grid_choice(param: Param) -> Param:
-    """A numeric range without a step becomes KerasTuner's grid values."""
-    if param.kind in ("int", "float") and param.step is None:  # type: ignore[attr-defined]
-        return Choice(param.name, param.values, ordered=True)  # type: ignore[attr-defined]
-    return param
-
-
-def _user_name(name: str, params: Mapping[str, Any]) -> str:
-    """``layers[model=v2]`` (a conditional parameter stored apart) is ``layers`` to the
-    model code."""
-    if name.endswith("]") and "[" in name:
-        plain = name[: name.index("[")]
-        if plain not in params:
-            return plain
-    return name
-
-
-def _hyperparameters(record: TrialRecord) -> HyperParameters:
-    hp = HyperParameters()
-    hp.values.update({_user_name(k, record.params): v for k, v in record.params.items()})
-    return hp
-
-
-@dataclasses.dataclass
-class FrozenTrial:
-    """What ``oracle.get_best_trials`` returns: KerasTuner's trial fields."""
-
-    trial_id: str
-    hyperparameters: HyperParameters
-    score: float | None
-    best_step: int | None
-    status: str
-    record: TrialRecord
-
-
-_STATUS = {"COMPLETE": "COMPLETED", "PRUNED": "STOPPED", "FAIL": "FAILED"}
-
-
-class _Oracle:
-    def __init__(self, tuner: Tuner) -> None:
-        self._tuner = tuner
-        self.objective = tuner.objective
-
-    @property
-    def trials(self) -> dict[str, FrozenTrial]:
-        return {str(r.number): self._frozen(r) for r in self._tuner._study_records()}
-
-    def _frozen(self, record: TrialRecord) -> FrozenTrial:
-        return FrozenTrial(
-            str(record.number),
-            _hyperparameters(record),
-            record.value,
-            record.value_step(),
-            _STATUS.get(record.state.value, record.state.value),
-            record,
-        )
-
-    def get_best_trials(self, num_trials: int = 1) -> list[FrozenTrial]:
-        return [self._frozen(r) for r in self._tuner._ranked()[:num_trials]]
 
 
 class Tuner:
@@ -252,9 +75,9 @@ class Tuner:
         if executions_per_trial < 1:
             raise ConfigError(f"{where}(executions_per_trial={executions_per_trial!r}): >= 1")
         self.hypermodel = (
-            hypermodel if isinstance(hypermodel, HyperModel) else _FunctionModel(hypermodel)
+            hypermodel if isinstance(hypermodel, HyperModel) else FunctionModel(hypermodel)
         )
-        self.objective = _objective(objective)
+        self.objective = objective_of(objective)
         self.max_trials = max_trials
         self.executions_per_trial = executions_per_trial
         self.seed = seed
@@ -267,7 +90,7 @@ class Tuner:
         self.project_dir = os.path.join(self.directory, self.project_name)
         self.store = os.path.join(self.directory, "hpdeco.db")
         self.keep_best = keep_best
-        self.oracle = _Oracle(self)
+        self.oracle = Oracle(self)
         self._sample: Any = None
         self._fit_epochs: int | None = None
         if overwrite:
@@ -340,7 +163,7 @@ class Tuner:
         return {"sampler": self.sampler, "pruner": self.pruner, "max_trials": self.max_trials}
 
     def _new_hp(self) -> HyperParameters:
-        return _TrialParameters(self)
+        return TrialParameters(self)
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Run the search: ``fit_args``/``fit_kwargs`` go to ``model.fit`` (through
@@ -412,7 +235,7 @@ class Tuner:
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The best trials' values, as ``HyperParameters`` (``.values``; pass one to
         ``tuner.hypermodel.build(hp)`` to build that model untrained)."""
-        return [_hyperparameters(r) for r in self._ranked()[:num_trials]]
+        return [hyperparameters_of(r) for r in self._ranked()[:num_trials]]
 
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The best trials' trained models: rebuilt and given the weights of their best
@@ -459,84 +282,3 @@ class Tuner:
             for name, value in record.params.items():
                 print(f"{name}: {value}")
             print(f"Score: {record.value}")
-
-
-class RandomSearch(Tuner):
-    """KerasTuner's ``RandomSearch``: hpdeco's random sampler, no pruning."""
-
-
-class GridSearch(Tuner):
-    """KerasTuner's ``GridSearch``: hpdeco's grid sampler (ends when the grid is done);
-    ``max_trials=None`` walks the whole grid. A numeric range without a step is
-    enumerated as KerasTuner does (ten evenly spread values)."""
-
-    sampler = "grid"
-
-    def __init__(self, hypermodel: Any = None, objective: Any = None, max_trials: Any = None,
-                 **kwargs: Any) -> None:  # fmt: skip
-        super().__init__(hypermodel, objective, max_trials, **kwargs)
-
-    def _policy(self, make: Any, full: str) -> Any:
-        inner = super()._policy(make, full)
-        return lambda n: _grid_choice(inner(n))
-
-
-class BayesianOptimization(Tuner):
-    """KerasTuner's ``BayesianOptimization``: hpdeco's Gaussian-process sampler, starting
-    with ``num_initial_points`` random trials (KerasTuner's default: 3 x the number of
-    parameters; here hpdeco's 10 unless given). ``alpha`` and ``beta`` are ignored."""
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = None,
-        max_trials: int | None = 10,
-        num_initial_points: int | None = None,
-        alpha: float = 1e-4,
-        beta: float = 2.6,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(hypermodel, objective, max_trials, **kwargs)
-        from hpdeco.samplers import GPSampler
-
-        startup = {} if num_initial_points is None else {"n_startup_trials": num_initial_points}
-        self.sampler = GPSampler(seed=self.seed, **startup)
-
-
-class Hyperband(Tuner):
-    """KerasTuner's ``Hyperband``: random configurations, each fitted for up to
-    ``max_epochs`` epochs and stopped early by hpdeco's Hyperband pruner (brackets of
-    ``factor``), asynchronously; as many configurations as KerasTuner's brackets try in
-    ``hyperband_iterations``. ``epochs`` given to ``search`` is replaced by ``max_epochs``."""
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = None,
-        max_epochs: int = 100,
-        factor: int = 3,
-        hyperband_iterations: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        if "max_trials" in kwargs:
-            raise ConfigError(
-                "Hyperband(max_trials=...): Hyperband sets its budget from max_epochs, "
-                "factor and hyperband_iterations (as KerasTuner's); use RandomSearch with "
-                "max_trials, or change hyperband_iterations"
-            )
-        for option, value in (("max_epochs", max_epochs), ("factor", factor)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                raise ConfigError(f"Hyperband({option}={value!r}): an int >= 2")
-        super().__init__(hypermodel, objective, None, **kwargs)
-        from hpdeco.pruners import HyperbandPruner
-
-        self.max_trials = hyperband_iterations * bracket_trials(max_epochs, factor)
-        self.pruner = HyperbandPruner(max_resource=max_epochs, reduction_factor=factor)
-        self._fit_epochs = max_epochs
-
-
-def bracket_trials(max_epochs: int, factor: int) -> int:
-    """How many configurations one Hyperband iteration starts: bracket ``s`` of
-    ``s_max + 1`` starts ``ceil((s_max + 1) / (s + 1) * factor**s)``."""
-    s_max = math.floor(math.log(max_epochs, factor) + 1e-9)
-    return sum(math.ceil((s_max + 1) / (s + 1) * factor**s) for s in range(s_max + 1))
