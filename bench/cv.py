@@ -44,7 +44,7 @@ Reported per job and method (medians over seeds): folds trained (started; a fold
 the pruner counts), epochs trained, wall time, best mean CV accuracy, the best
 configuration, and whether it is full CV's (``hpdeco-full``'s) best.
 
-    .venv/bin/python bench/cv.py                      # 3 jobs x 2 seeds x 5-6 methods (~25 min)
+    .venv/bin/python bench/cv.py                      # 3 jobs x 2 seeds x 5-6 methods (~28 min)
     .venv/bin/python bench/cv.py --quick --out /tmp/cv.json   # a smoke run (~1 min)
 
 Raw results go to bench/results/cv.json (``--out`` elsewhere).
