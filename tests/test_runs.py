@@ -183,3 +183,14 @@ def test_the_spread_is_shown_by_summary_the_command_and_the_exports(
     )
     assert row["run_values"] == {"0": 0.7, "1": 0.8, "2": 0.9}
     assert [r["acc"] for r in row["run_history"]["2"]] == [0.4, 0.9]
+
+
+def test_a_trial_pruned_after_its_first_run_keeps_that_runs_curve(store: str) -> None:
+    with search(store, max_trials=2) as s:
+        for trial in s:
+            for run in trial.runs(3):
+                run.report({"acc": 0.9 if trial.number == 0 else 0.1, "loss": 1.0}, 1)
+    first, pruned = s.trials
+    assert sorted(first.run_metrics) == [0, 1, 2]
+    assert pruned.state is TrialState.PRUNED and pruned.run_values == {0: 0.1}
+    assert sorted(pruned.run_metrics) == [0]

@@ -567,7 +567,9 @@ class SQLStore(Transactions):
                     started_at=r[7],
                     finished_at=r[8],
                     run_values=run_values[r[0]],
-                    run_metrics=by_run if len(by_run) > 1 else {},
+                    # A trial of several runs keeps each run's curves, even if it was
+                    # stopped after its first.
+                    run_metrics=by_run if len(by_run) > 1 or run_values[r[0]] else {},
                     refit=refit,
                 )
             )
