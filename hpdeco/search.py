@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from hpdeco.errors import (
     warn,
 )
 from hpdeco.failures import FailureStreak
+from hpdeco.interrupts import EXIT_STATUS, SigtermAsInterrupt
 from hpdeco.memory import KerasMemory
 from hpdeco.objective import infer_direction
 from hpdeco.progress import Progress, stop_line
@@ -118,7 +117,7 @@ class Search:
         self._warned_empty = False
         self._budget = max_trials  # max_trials plus the earlier runs' rerun failures
         self._ran = 0  # trials this search ran
-        self._previous_sigterm: Any = None
+        self._sigterm = SigtermAsInterrupt()
         self.stop_message: str | None = None
         self.max_trials = max_trials
         self.timeout = timeout
@@ -182,22 +181,8 @@ class Search:
         self._keeper = WeightKeeper(self._study, self.keep_best)
         self._heartbeat = Heartbeat.start(store)
         self._started_at = time.monotonic()
-        self._catch_sigterm()
+        self._sigterm.install()
         return self
-
-    def _catch_sigterm(self) -> None:
-        """Record a trial killed by SIGTERM (a scheduler's stop, ``docker stop``) as
-        interrupted, like Ctrl-C, instead of leaving it to be found lost. Only where SIGTERM
-        still has its default action, in the main thread."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return
-
-        def terminate(signum: int, frame: Any) -> None:
-            raise Terminated("SIGTERM")
-
-        self._previous_sigterm = signal.signal(signal.SIGTERM, terminate)
 
     def _recover(self) -> None:
         """Mark FAIL the trials whose worker is gone, and queue retries of them."""
@@ -252,9 +237,7 @@ class Search:
             self._heartbeat.stop()
             self._heartbeat = None
         self._memory.release()
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-            self._previous_sigterm = None
+        self._sigterm.restore()
         if self._progress is not None:
             if isinstance(exc, KeyboardInterrupt):
                 self._progress.say(
@@ -263,7 +246,7 @@ class Search:
                 )
             self._progress.close()
         if isinstance(exc, Terminated):
-            raise SystemExit(128 + signal.SIGTERM) from None  # exit as SIGTERM asked
+            raise SystemExit(EXIT_STATUS) from None  # exit as SIGTERM asked
         return suppress
 
     # -- the loop -----------------------------------------------------------------------------
