@@ -133,8 +133,8 @@ def test_tune_passes_callback_options_for_early_stopping(digits, store: str) -> 
 
 def test_an_unknown_tune_option_is_refused_before_any_trial(digits, store: str) -> None:
     (x, y), val = digits
-    with pytest.raises(hpdeco.ConfigError, match=r"tune\(executions_per_trial=3\): .* neither"):
-        build_model.tune(x, y, validation_data=val, store=store, executions_per_trial=3)
+    with pytest.raises(hpdeco.ConfigError, match=r"tune\(n_jobs=4\): .* neither"):
+        build_model.tune(x, y, validation_data=val, store=store, n_jobs=4)
     with pytest.raises(hpdeco.ConfigError, match=r"did you mean batch_size=\?"):
         build_model.tune(x, y, validation_data=val, store=store, batchsize=32)
     assert not __import__("os").path.exists(store)  # refused before the store was touched
