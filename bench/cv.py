@@ -55,7 +55,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -82,6 +81,7 @@ UNITS = [8, 32, 128]
 RANDOM_TRIALS = 10
 BATCH_SIZE = 64
 
+import provenance  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 
 import hpdeco  # noqa: E402  (after the environment: hpdeco imports no TensorFlow itself)
@@ -505,33 +505,6 @@ def table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("hpdeco", "tensorflow", "keras", "numpy", "scikit-learn"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, and the files of hpdeco changed on top of it (shared checkout)."""
-    source = Path(hpdeco.__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(["git", *args], cwd=source, capture_output=True, text=True)
-        except OSError:
-            return ""
-        return done.stdout.strip()
-
-    return {"hpdeco_source": str(source), "commit": git("rev-parse", "HEAD") or None,
-            "dirty": git("status", "--short", "hpdeco")}  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default=",".join(JOBS), help=f"of {', '.join(JOBS)}")
@@ -555,15 +528,7 @@ def main() -> None:
         if name not in known:
             raise SystemExit(f"unknown {name!r}; use one of {', '.join(known)}")
     record: dict[str, Any] = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": list(os.getloadavg()),
-        },
-        "versions": versions(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "git": git_state(),
+        **provenance.record("tensorflow", "keras", "numpy", "scikit-learn"),
         "quick": args.quick,
         "folds": 2 if args.quick else 5,
         "epochs": 1 if args.quick else 3,

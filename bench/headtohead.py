@@ -45,7 +45,6 @@ import importlib
 import importlib.util
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -54,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, ClassVar
+
+import provenance  # bench/provenance.py, beside this script
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -394,42 +395,6 @@ def time_to(events: list[Any], target: float) -> float | None:
 
 
 # -- jobs: what one process does ------------------------------------------------------------
-
-
-def versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in (
-        "hpdeco",
-        "tensorflow",
-        "keras",
-        "keras-tuner",
-        "optuna",
-        "optuna-integration",
-        "tensorboard",
-        "numpy",
-        "scikit-learn",
-    ):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, and the files of hpdeco changed on top of it (shared checkout)."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        try:
-            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-        except OSError:
-            return ""
-        return out.stdout.strip()
-
-    return {"commit": git("rev-parse", "HEAD"), "dirty": git("status", "--short", "hpdeco")}
 
 
 def missing(name: str) -> list[str]:
@@ -790,15 +755,16 @@ def main() -> None:
     tuners = [t for t in tuners if t not in skipped]
 
     record: dict[str, Any] = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": list(os.getloadavg()),
-        },
-        "versions": versions(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "git": git_state(),
+        **provenance.record(
+            "tensorflow",
+            "keras",
+            "keras-tuner",
+            "optuna",
+            "optuna-integration",
+            "tensorboard",
+            "numpy",
+            "scikit-learn",
+        ),
         "isolated_processes": isolate,
         "skipped": skipped,
         "target": TARGET,
