@@ -15,7 +15,7 @@ from hpdeco.records import TrialState
 
 if TYPE_CHECKING:
     from hpdeco.study import Study
-    from hpdeco.trial import Trial, TrialRecord
+    from hpdeco.trial import Trial
 
 logger = logging.getLogger("hpdeco")
 
@@ -89,7 +89,7 @@ class Progress:
 
     def _describe(self, trial: Trial) -> str:
         """State, value and step, reason, duration, parameters."""
-        record = _record(self.study, trial.number)
+        record = self.study.finished_record(trial.number)
         value = record.value if record is not None else trial.value
         shown = "" if value is None else f" {self.study.objective}={value:.6g}"
         if record is not None and value is not None:
@@ -103,10 +103,6 @@ class Progress:
         if best is not None and best.number == trial.number:
             shown += ", new best"
         return f"trial {trial.number} {trial.state.value}{shown} {dict(trial.params)}"
-
-
-def _record(study: Study, number: int) -> TrialRecord | None:
-    return next((r for r in reversed(study.finished) if r.number == number), None)
 
 
 def stop_line(

@@ -282,7 +282,7 @@ class Search:
             self._enter(trial)
             yield trial
             self._leave(None)
-            self._streak.ended(trial, _record(study, trial.number))
+            self._streak.ended(trial, study.finished_record(trial.number))
 
     def _counted(self, *, finished_only: bool = False) -> int:
         """Trials that use up max_trials: all but the earlier runs' rerun failures."""
@@ -486,7 +486,3 @@ class Search:
 
 search = Search
 """``hpdeco.search(...)`` starts a search; see :class:`Search` for the options."""
-
-
-def _record(study: Study, number: int) -> TrialRecord | None:
-    return next((r for r in reversed(study.finished) if r.number == number), None)

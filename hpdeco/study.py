@@ -79,6 +79,10 @@ class Study:
         refresh. Samplers and pruners read this."""
         return self._finished
 
+    def finished_record(self, number: int) -> TrialRecord | None:
+        """Trial ``number``'s record if it has finished (as of the last refresh), else None."""
+        return next((r for r in reversed(self._finished) if r.number == number), None)
+
     @property
     def trials(self) -> list[TrialRecord]:
         """Every trial of the study, running ones included, by number (read fresh)."""
