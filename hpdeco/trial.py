@@ -79,11 +79,11 @@ class Trial:
         self._stop_reason: str | None = None  # why a COMPLETE trial stopped (early stopping)
         self.error: BaseException | None = None  # the exception that ended it, if any
         self._weights: tuple[int, list[Any]] | None = None  # (step, weights) for keep_best
-        # Several runs (executions or folds; hpdeco.runs): the current one, each run's
-        # objective curve and value, and the best run's kept weights.
+        # Several runs (executions or folds; hpdeco.runs): the current one (whose curve is
+        # _intermediate; the others' are in the store), each run's value, and the best
+        # run's kept weights.
         self._run = 0
         self._runs_total: int | None = None
-        self._curves: dict[int, dict[int, float]] = {0: self._intermediate}
         self._run_values: dict[int, float | None] = {}
         self._best_run_weights: tuple[int, list[Any]] | None = None
         self._prune_reason: str | None = None
@@ -262,7 +262,8 @@ class Trial:
     def _begin_run(self, index: int, total: int) -> None:
         self._runs_total = total
         self._run = index
-        self._intermediate = self._curves.setdefault(index, {})
+        if index > 0:
+            self._intermediate = {}
         self._last_step = 0
         self._weights = None
 
