@@ -61,6 +61,17 @@ class TrialRecord:
         default_factory=dict
     )
     refit: Mapping[str, Mapping[int, float]] | None = None  # the refit's curve, if any
+    # One value per objective, in the study's order (``value`` is the first); a study of
+    # one objective has ``(value,)``. Empty while running, and for a FAIL trial.
+    values: tuple[float | None, ...] = ()
+    # How far the trial is from meeting the study's constraints: None without constraints,
+    # 0.0 when it meets them, above 0 when not (see hpdeco.constraints).
+    violation: float | None = None
+
+    @property
+    def feasible(self) -> bool:
+        """Meets the study's constraints (always, when there are none)."""
+        return self.violation is None or self.violation <= 0.0
 
     @property
     def spread(self) -> tuple[float, float, float] | None:
@@ -120,8 +131,8 @@ class TrialRecord:
 
 
 def ranked(records: Iterable[TrialRecord], direction: str) -> list[TrialRecord]:
-    """The COMPLETE trials with a value, best first. Among equal values the lower trial
-    number ranks first: the one tie rule that ``best``, the kept weights, the plots, the
+    """The feasible COMPLETE trials with a value, best first. Among equal values the lower
+    trial number ranks first: the one tie rule that ``best``, the kept weights, the plots, the
     command line and the exports all follow.
 
     >>> ranked(study.finished, "max")[0].number
@@ -138,7 +149,10 @@ def _complete(records: Iterable[TrialRecord]) -> list[TrialRecord]:
     return [
         r
         for r in records
-        if r.state is TrialState.COMPLETE and r.value is not None and math.isfinite(r.value)
+        if r.state is TrialState.COMPLETE
+        and r.value is not None
+        and math.isfinite(r.value)
+        and r.feasible
     ]
 
 

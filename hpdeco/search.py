@@ -7,11 +7,12 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from hpdeco.constraints import Constraints
 from hpdeco.errors import (
     ConfigError,
     ObjectiveError,
@@ -22,7 +23,7 @@ from hpdeco.errors import (
 from hpdeco.failures import FailureStreak
 from hpdeco.interrupts import EXIT_STATUS, SigtermAsInterrupt
 from hpdeco.memory import KerasMemory
-from hpdeco.objective import infer_direction
+from hpdeco.objective import parse_objectives
 from hpdeco.progress import Progress, stop_line
 from hpdeco.pruners import Pruner, resolve_pruner
 from hpdeco.records import TrialRecord, TrialState
@@ -53,11 +54,18 @@ def default_study_name() -> str:
     return file.parent.name if file.stem == "__main__" else file.stem  # python -m package
 
 
+# The sampler of a study of several objectives when none is named.
+DEFAULT_MULTI_SAMPLER = "random"
+
+
 class Search:
     """A search: ``with hpdeco.search(objective="val_accuracy") as s: for trial in s: ...``.
 
-    Options (keyword only): ``objective`` (default ``"val_loss"``), ``direction`` ("max" or
-    "min", inferred from the objective's name), ``max_trials`` (default 10; finished trials
+    Options (keyword only): ``objective`` (default ``"val_loss"``; or a list of several, each
+    a name or a ``(name, "min"|"max")`` pair: see :attr:`best_trials`), ``direction`` ("max"
+    or "min", inferred from the objective's name), ``constraints`` (a dict such as
+    ``{"params": ("<=", 1_000_000)}`` or a function of the trial's values; trials that
+    break them are kept, marked infeasible, never best), ``max_trials`` (default 10; finished trials
     of earlier runs count), ``timeout`` (seconds), ``sampler``, ``pruner``, ``store`` (a
     path; default ``hpdeco.db``), ``study`` (a name; default the script's name), ``seed``,
     ``trial_value`` ("best" or "last" reported value), ``space`` (a tunable function, to
@@ -80,8 +88,9 @@ class Search:
     def __init__(
         self,
         *,
-        objective: str = "val_loss",
-        direction: str | None = None,
+        objective: str | Sequence[str | tuple[str, str]] = "val_loss",
+        direction: str | Sequence[str | None] | None = None,
+        constraints: Mapping[str, Any] | Callable[..., Any] | None = None,
         max_trials: int | None = 10,
         timeout: float | None = None,
         sampler: str | Sampler | Callable[..., Any] | None = None,
@@ -96,8 +105,11 @@ class Search:
         retries: int = 0,
         max_consecutive_failures: int | None = 3,
     ) -> None:
-        self.direction = infer_direction(objective, direction)
-        self.objective = objective
+        self.objectives = parse_objectives(objective, direction)
+        self.objective, self.direction = self.objectives[0]
+        self.constraints = Constraints(constraints)
+        if sampler is None and len(self.objectives) > 1:
+            sampler = DEFAULT_MULTI_SAMPLER
         where = "hpdeco.search"
         check_int(where, "max_trials", max_trials, minimum=1, optional=True)
         check_number(where, "timeout", timeout, minimum=0, strict=True, optional=True)
@@ -152,11 +164,18 @@ class Search:
             "keep_best": self.keep_best,
             "seed": self.seed,
         }
-        row = store.create_study(self._study_name, self.objective, self.direction, settings)
-        if (row.objective, row.direction) != (self.objective, self.direction):
+        if self.constraints:
+            settings["constraints"] = self.constraints.describe()
+        several = self.objectives if len(self.objectives) > 1 else ()
+        row = store.create_study(
+            self._study_name, self.objective, self.direction, settings, several
+        )
+        stored = row.objectives or ((row.objective, row.direction),)
+        if tuple(stored) != tuple(tuple(o) for o in self.objectives):
             raise ObjectiveError(
-                f"study {row.name!r} in {store.path!r} optimises {row.objective!r} "
-                f"({row.direction}), not objective={self.objective!r} ({self.direction}); "
+                f"study {row.name!r} in {store.path!r} optimises "
+                f"{', '.join(f'{n!r} ({d})' for n, d in stored)}, not objective="
+                f"{', '.join(f'{o.name!r} ({o.direction})' for o in self.objectives)}; "
                 "pass study= a new name or the stored objective"
             )
         stored_value = row.settings.get("trial_value", self._trial_value)
@@ -167,6 +186,7 @@ class Search:
                 f"its values incomparable: pass trial_value={stored_value!r} or a new study="
             )
         self._study = Study(store, row, sampler=self._sampler, pruner=self._pruner)
+        self._study.constraints = self.constraints
         self._study.settings.update(settings)
         self._recover()
         study = self._study
@@ -400,8 +420,16 @@ class Search:
 
     @property
     def best(self) -> TrialRecord | None:
-        """The best COMPLETE trial so far (all runs of the study), or None."""
+        """The best feasible COMPLETE trial so far (all runs of the study), or None. With
+        several objectives: the best on the first objective among :attr:`best_trials`."""
         return self.study.best
+
+    @property
+    def best_trials(self) -> list[TrialRecord]:
+        """The Pareto front of a study of several objectives: the feasible COMPLETE trials
+        that no other one dominates, best first on the first objective (equal values on
+        every objective: the lowest-numbered only). With one objective, ``[best]``."""
+        return self.study.best_trials
 
     @property
     def trials(self) -> list[TrialRecord]:

@@ -10,7 +10,9 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from hpdeco.constraints import Constraints
 from hpdeco.errors import ConfigError, SpaceError, StudyNotFound, warn
+from hpdeco.objective import Objective
 from hpdeco.records import TrialRecord, TrialState, best
 from hpdeco.space import Param, param_from_dict
 from hpdeco.store import Store, StudyRow, open_store
@@ -42,6 +44,11 @@ class Study:
         self.name = row.name
         self.objective = row.objective
         self.direction = row.direction
+        # Every objective (one unless the study has several; the first is ``objective``).
+        self.objectives: tuple[Objective, ...] = tuple(
+            Objective(n, d) for n, d in row.objectives
+        ) or (Objective(row.objective, row.direction),)
+        self.constraints = Constraints(None)  # the search that opens the study sets them
         self.settings: dict[str, Any] = dict(row.settings)
         self.space: dict[str, Param] = {n: param_from_dict(d) for n, d in row.space.items()}
         self.sampler = sampler
@@ -89,10 +96,37 @@ class Study:
         return self.store.trials(self.id, self.objective)
 
     @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]
+
+    @property
+    def followed(self) -> frozenset[str]:
+        """The values a trial keeps besides the first objective (other objectives, and
+        those the constraints read)."""
+        from hpdeco.multi import followed
+
+        return followed(self)
+
+    @property
     def best(self) -> TrialRecord | None:
-        """The COMPLETE trial with the best value (the lower number among equals), or None."""
+        """The feasible COMPLETE trial with the best value (the lower number among equals),
+        or None. With several objectives: the first of :attr:`best_trials`, the best on
+        the first objective among the Pareto front."""
         self.refresh()
+        if len(self.objectives) > 1:
+            front = self.best_trials
+            return front[0] if front else None
         return best(self._finished, self.direction)
+
+    @property
+    def best_trials(self) -> list[TrialRecord]:
+        """The Pareto front: the feasible COMPLETE trials no other one dominates, best first
+        on the first objective (see :mod:`hpdeco.pareto` for the rule on ties). With one
+        objective, the best trial alone."""
+        from hpdeco.pareto import pareto_front
+
+        self.refresh()
+        return pareto_front(self._finished, self.directions)
 
     def finish(
         self,
@@ -102,8 +136,12 @@ class Study:
         step: int | None,
         reason: str | None,
         traceback: str | None,
+        values: tuple[float | None, ...] = (),
+        violation: float | None = None,
     ) -> None:
-        if not self.store.finish_trial(trial_id, self.id, state, value, step, reason, traceback):
+        if not self.store.finish_trial(
+            trial_id, self.id, state, value, step, reason, traceback, values, violation
+        ):
             warn(
                 f"study {self.name!r}: a trial was already ended elsewhere (recovered as lost?);"
                 f" its {state.value} result was not written",
@@ -189,9 +227,21 @@ class Study:
         total = sum(counts.values())
         states = ", ".join(f"{s.value} {counts[s]}" for s in TrialState if counts.get(s))
         lines = [
-            f"study {self.name!r} in {self.store.path}: {self.objective} ({self.direction})",
+            f"study {self.name!r} in {self.store.path}: {self.describe_objectives()}",
             f"trials: {total}" + (f" ({states})" if states else ""),
         ]
+        if len(self.objectives) > 1:
+            front = self.best_trials
+            lines.append(
+                f"Pareto front: {len(front)} trials"
+                + (
+                    f" ({', '.join(f'#{r.number}' for r in front[:10])}"
+                    + (", ..." if len(front) > 10 else "")
+                    + ")"
+                    if front
+                    else ""
+                )
+            )
         best = self.best
         if best is None:
             lines.append("best: none yet (no COMPLETE trial)")
@@ -244,7 +294,11 @@ class Study:
         return self.summary()
 
     def __repr__(self) -> str:
-        return f"<Study {self.name!r} {self.objective} ({self.direction}) in {self.store.path}>"
+        return f"<Study {self.name!r} {self.describe_objectives()} in {self.store.path}>"
+
+    def describe_objectives(self) -> str:
+        """``val_accuracy (max)``, or ``val_accuracy (max), params (min)``."""
+        return ", ".join(f"{o.name} ({o.direction})" for o in self.objectives)
 
 
 def load_study(name: str, *, store: str | os.PathLike[str] | Store | None = None) -> Study:

@@ -87,6 +87,11 @@ class Trial:
         self._run_values: dict[int, float | None] = {}
         self._best_run_weights: tuple[int, list[Any]] | None = None
         self._prune_reason: str | None = None
+        # Several objectives or constraints (hpdeco.multi): values set by name, the current
+        # run's curves of the other followed names, and each ended run's values.
+        self._given: dict[str, float] = {}
+        self._curves: dict[str, dict[int, float]] = {}
+        self._run_named: dict[int, dict[str, float | None]] = {}
         # The first @tunable call of the trial, arguments bound: best_model() rebuilds with
         # it. The first, not the last, so a tunable calling other tunables is the one kept.
         self.built_by: functools.partial[Any] | None = None
@@ -178,6 +183,8 @@ class Trial:
             return
         self.study.store.record(self._id, self.study.id, step, metrics, self._run)
         self._last_step = max(self._last_step, step)
+        for name in self.study.followed.intersection(metrics):
+            self._curves.setdefault(name, {})[step] = metrics[name]
         if objective not in metrics:
             return
         objective_value = metrics[objective]
@@ -200,7 +207,9 @@ class Trial:
             return True
         if not self._intermediate:
             return False
-        if self.study.pruner.should_prune(self):
+        from hpdeco.multi import for_pruner
+
+        if self.study.pruner.should_prune(for_pruner(self, self._given)):
             self._pruned_step = max(self._intermediate)
             return True
         return False
@@ -223,6 +232,52 @@ class Trial:
         if not _finite(value):
             self._fail_soon(f"value was set to {value}")
         self._value = value
+
+    def set_value(self, name: str, value: float) -> None:
+        """Set the trial's value of ``name``: one of the study's objectives, or a value its
+        constraints read. Setting the first objective is ``trial.value = value``.
+
+        >>> trial.set_value("latency_ms", measured)
+        """
+        self._require_running("set_value")
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"set_value(name={name!r}): name must be an objective's name")
+        if name == self.study.objective:
+            self.value = value
+            return
+        known = self.study.followed
+        if name not in known:
+            raise UsageError(
+                f"set_value(name={name!r}): not an objective or a constrained value of study "
+                f"{self.study.name!r}; it has "
+                + ", ".join(map(repr, [self.study.objective, *sorted(known)]))
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"set_value({name!r}, {value!r}): the value must be a number"
+            ) from None
+        self._given[name] = number
+
+    def _value_step(self, curve: Mapping[int, float]) -> int | None:
+        """The step whose value is the run's value (see _curve_value)."""
+        finite = {s: v for s, v in curve.items() if _finite(v)}
+        if self._pruned_step is not None and self._pruned_step in curve:
+            return self._pruned_step
+        if not finite:
+            return None
+        if self.study.settings.get("trial_value") == "last":
+            return max(finite)
+        target = self.study.best_of(finite.values())
+        return min(s for s, v in finite.items() if v == target)
+
+    def _named_values(self, first: float | None) -> dict[str, float | None]:
+        """The current run's value of the first objective and every followed name."""
+        from hpdeco.multi import values_at
+
+        step = self._value_step(self._intermediate)
+        return values_at(self.study, first, self._curves, self._given, step)
 
     def _curve_value(self, curve: Mapping[int, float]) -> float | None:
         finite = {s: v for s, v in curve.items() if _finite(v)}
@@ -264,6 +319,7 @@ class Trial:
         self._run = index
         if index > 0:
             self._intermediate = {}
+            self._curves = {}
         self._last_step = 0
         self._weights = None
 
@@ -272,6 +328,8 @@ class Trial:
         index = self._run
         value = self._curve_value(self._intermediate)
         self._run_values[index] = value
+        if self.study.followed:
+            self._run_named[index] = self._named_values(value)
         step = max(self._intermediate) if self._intermediate else None
         self.study.store.finish_run(self._id, self.study.id, index, fold, value, step)
         if self._weights is not None and value is not None:
@@ -348,9 +406,22 @@ class Trial:
             value = last if last is not None and _finite(last) else None
         elif state is TrialState.FAIL:
             value = None
+        values: tuple[float | None, ...] = ()
+        violation = None
+        if state is not TrialState.FAIL and self.study.followed:
+            from hpdeco import multi
+
+            named = (
+                multi.mean_values(list(self._run_named.values()))
+                if self._run_named
+                else self._named_values(None)
+            )
+            named[self.study.objective] = value
+            values = multi.objective_values(self.study, named)
+            violation = multi.violation(self.study, named)
         self.state = state
         self.error = error
-        self.study.finish(self._id, state, value, step, reason, trace)
+        self.study.finish(self._id, state, value, step, reason, trace, values, violation)
 
     def _adopt(self, record: TrialRecord) -> None:
         """Take the end another process wrote for this trial (``isolate=True``)."""

@@ -265,6 +265,9 @@ def test_a_version_1_store_is_migrated_and_keeps_its_trials(any_store: str) -> N
     postgres = not isinstance(store, hpdeco.store.SQLiteStore)
 
     def turn_back() -> None:  # the store as hpdeco with schema 1 left it
+        store._run("DROP TABLE trial_values")
+        store._run("ALTER TABLE trials DROP COLUMN violation")
+        store._run("ALTER TABLE studies DROP COLUMN objectives")
         store._run("DROP TABLE runs")
         store._run(V1_METRICS)
         store._run(

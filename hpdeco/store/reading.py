@@ -89,7 +89,8 @@ class Reading:
         order = "DESC" if direction == "max" else "ASC"
         best = self._run(
             "SELECT number, value FROM trials WHERE study_id = ? AND state = ?"
-            f" AND value IS NOT NULL ORDER BY value {order}, number LIMIT 1",
+            + (" AND (violation IS NULL OR violation <= 0)" if self.schema >= 4 else "")
+            + f" AND value IS NOT NULL ORDER BY value {order}, number LIMIT 1",
             (study_id, TrialState.COMPLETE.value),
         ).fetchone()
         started, finished = self._run(
@@ -116,6 +117,8 @@ class Reading:
         params: dict[int, dict[str, Any]] = {i: {} for i in ids}
         runs: dict[int, dict[int, dict[str, dict[int, float]]]] = {i: {} for i in ids}
         run_values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
+        values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
+        violations: dict[int, float | None] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             for trial_id, name, value in self._run(
@@ -141,6 +144,20 @@ class Reading:
                 chunk,
             ).fetchall():
                 run_values[trial_id][run] = value
+            if self.schema < 4:
+                continue
+            for trial_id, index, value in self._run(
+                f"SELECT trial_id, objective, value FROM trial_values WHERE trial_id IN ({marks})",
+                chunk,
+            ).fetchall():
+                values[trial_id][index] = math.nan if value is None else value
+            violations.update(
+                self._run(
+                    f"SELECT id, violation FROM trials WHERE id IN ({marks})"
+                    " AND violation IS NOT NULL",
+                    chunk,
+                ).fetchall()
+            )
         records = []
         for r in rows:
             by_run = runs[r[0]]
@@ -164,6 +181,8 @@ class Reading:
                     # stopped after its first.
                     run_metrics=by_run if len(by_run) > 1 or run_values[r[0]] else {},
                     refit=refit,
+                    values=_values(values[r[0]], r[3]),
+                    violation=violations.get(r[0]),
                 )
             )
         return records
@@ -196,6 +215,14 @@ def mean_curves(
         name: {step: sum(values) / len(values) for step, values in sorted(steps.items())}
         for name, steps in sums.items()
     }
+
+
+def _values(by_index: Mapping[int, float | None], value: float | None) -> tuple[float | None, ...]:
+    """A trial's value per objective: the stored ones for several objectives, else its
+    value alone (none when it has none)."""
+    if by_index:
+        return tuple(by_index.get(i) for i in range(max(by_index) + 1))
+    return () if value is None else (value,)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -6,7 +6,7 @@ DOUBLE PRECISION, which SQLite reads as INTEGER and REAL.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # 'hpdc' as a big-endian integer: marks a SQLite file as an hpdeco store.
 APPLICATION_ID = 0x68706463
@@ -45,6 +45,16 @@ RUNS_TABLE = """
         PRIMARY KEY (trial_id, run)
     )
 """
+# A study of several objectives: each finished trial's value on each (``objective`` is the
+# index in the study's list; the first is also ``trials.value``). NULL stands for NaN.
+VALUES_TABLE = """
+    CREATE TABLE trial_values (
+        trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        objective INTEGER NOT NULL,
+        value DOUBLE PRECISION,
+        PRIMARY KEY (trial_id, objective)
+    )
+"""
 
 TABLES = (
     """
@@ -55,7 +65,8 @@ TABLES = (
         direction TEXT NOT NULL CHECK (direction IN ('max', 'min')),
         space TEXT NOT NULL DEFAULT '{}',
         settings TEXT NOT NULL DEFAULT '{}',
-        created_at DOUBLE PRECISION NOT NULL
+        created_at DOUBLE PRECISION NOT NULL,
+        objectives TEXT NOT NULL DEFAULT '[]'
     )
     """,
     """
@@ -75,6 +86,7 @@ TABLES = (
         host TEXT,
         pid BIGINT,
         heartbeat_at DOUBLE PRECISION,
+        violation DOUBLE PRECISION,
         UNIQUE (study_id, number)
     )
     """,
@@ -95,11 +107,12 @@ TABLES = (
     METRICS_TABLE.format(name="metrics"),
     METRICS_INDEX,
     RUNS_TABLE,
+    VALUES_TABLE,
 )
 
 
 # The tables every store has (a store missing one is damaged), and from which version on.
-TABLE_NAMES = {"studies": 1, "trials": 1, "params": 1, "metrics": 1, "runs": 3}
+TABLE_NAMES = {"studies": 1, "trials": 1, "params": 1, "metrics": 1, "runs": 3, "trial_values": 4}
 
 
 def tables_of(version: int) -> list[str]:
@@ -121,6 +134,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE metrics_v3 RENAME TO metrics",
         METRICS_INDEX,
         RUNS_TABLE,
+    ),
+    # Version 4: several objectives (their list per study, a value per objective per
+    # trial) and constraints (each trial's violation).
+    4: (
+        "ALTER TABLE studies ADD COLUMN objectives TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE trials ADD COLUMN violation DOUBLE PRECISION",
+        VALUES_TABLE,
     ),
 }
 

@@ -38,6 +38,9 @@ class StudyRow:
     space: dict[str, Any]
     settings: dict[str, Any]
     created_at: float
+    # Every objective as (name, direction) when the study has several, else empty (the one
+    # objective is ``objective``/``direction``).
+    objectives: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,12 +107,23 @@ class SQLStore(Reading, Transactions):
 
     # -- studies ------------------------------------------------------------------------------
 
-    _STUDY_COLUMNS = "id, name, objective, direction, space, settings, created_at"
+    @property
+    def _STUDY_COLUMNS(self) -> str:
+        columns = "id, name, objective, direction, space, settings, created_at"
+        return columns + (", objectives" if self.schema >= 4 else ", '[]'")
 
     def _study_row(self, row: Sequence[Any]) -> StudyRow:
         self._names[row[0]] = row[1]
+        objectives = tuple((str(n), str(d)) for n, d in json.loads(row[7]))
         return StudyRow(
-            row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6]
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            json.loads(row[4]),
+            json.loads(row[5]),
+            row[6],
+            objectives,
         )
 
     def study(self, name: str) -> StudyRow | None:
@@ -123,14 +137,22 @@ class SQLStore(Reading, Transactions):
         return [self._study_row(r) for r in rows]
 
     def create_study(
-        self, name: str, objective: str, direction: str, settings: Mapping[str, Any]
+        self,
+        name: str,
+        objective: str,
+        direction: str,
+        settings: Mapping[str, Any],
+        objectives: Sequence[tuple[str, str]] = (),
     ) -> StudyRow:
-        """The study called ``name``, created if it does not exist yet."""
+        """The study called ``name``, created if it does not exist yet. ``objectives`` lists
+        every objective when there are several (``objective`` and ``direction`` are the
+        first's)."""
+        listed = dumps([list(o) for o in objectives])
         self._transaction(
             lambda: self._run(
-                "INSERT INTO studies (name, objective, direction, settings, created_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, objective, direction, dumps(dict(settings)), time.time()),
+                "INSERT INTO studies (name, objective, direction, settings, created_at,"
+                " objectives) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, objective, direction, dumps(dict(settings)), time.time(), listed),
             )
         )
         found = self.study(name)
@@ -349,19 +371,37 @@ class SQLStore(Reading, Transactions):
         last_step: int | None,
         reason: str | None,
         traceback: str | None,
+        values: Sequence[float | None] = (),
+        violation: float | None = None,
     ) -> bool:
         """End a RUNNING trial; False if it had already been ended (e.g. recovered as lost).
-        Raises StudyNotFound if the study was deleted meanwhile."""
+        Raises StudyNotFound if the study was deleted meanwhile. ``values`` are its values
+        on each objective of a study of several; ``violation`` how far it is from meeting
+        the constraints (0 when it meets them)."""
 
         def finish() -> bool:
             self._lock_study(study_id)
             cursor = self._run(
                 "UPDATE trials SET state = ?, value = ?, last_step = ?, reason = ?, traceback = ?,"
-                " finished_at = ?, finish_seq = (SELECT COALESCE(MAX(finish_seq), 0) + 1"
-                " FROM trials WHERE study_id = ?) WHERE id = ? AND state = 'RUNNING'",
-                (state.value, value, last_step, reason, traceback, time.time(), study_id, trial_id),
+                " violation = ?, finished_at = ?, finish_seq = (SELECT COALESCE(MAX(finish_seq),"
+                " 0) + 1 FROM trials WHERE study_id = ?) WHERE id = ? AND state = 'RUNNING'",
+                (
+                    state.value,
+                    value,
+                    last_step,
+                    reason,
+                    traceback,
+                    violation,
+                    time.time(),
+                    study_id,
+                    trial_id,
+                ),
             )
             if cursor.rowcount == 1:
+                self._run_many(
+                    "INSERT INTO trial_values (trial_id, objective, value) VALUES (?, ?, ?)",
+                    [(trial_id, i, _value(v)) for i, v in enumerate(values)],
+                )
                 return True
             if self._run("SELECT 1 FROM trials WHERE id = ?", (trial_id,)).fetchone() is None:
                 raise StudyNotFound(self._deleted(study_id))  # not "ended elsewhere"

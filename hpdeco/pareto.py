@@ -1,0 +1,126 @@
+"""The Pareto front of several objectives: the feasible COMPLETE trials that no other such
+trial dominates. Derived from the stored trials whenever it is asked for, never stored.
+
+One rule everywhere (``search.best_trials``, ``hpdeco pareto``, the plots, the dashboard):
+
+- a trial is on the front when it is COMPLETE, feasible, has a finite value on every
+  objective, and no other such trial is at least as good on every objective and better on
+  one;
+- trials with equal values on every objective: only the lowest-numbered is on the front
+  (the tie rule of :func:`hpdeco.records.ranked`);
+- the front is ordered best first on the first objective, then by trial number; its first
+  trial is ``search.best``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from hpdeco.records import TrialRecord, TrialState
+
+
+def signed(values: Sequence[float], directions: Sequence[str]) -> tuple[float, ...]:
+    """The values turned so that lower is better on every objective."""
+    return tuple(-v if d == "max" else v for v, d in zip(values, directions, strict=True))
+
+
+def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether ``a`` dominates ``b`` (both lower-is-better): no worse anywhere, better once."""
+    return all(x <= y for x, y in zip(a, b, strict=True)) and any(
+        x < y for x, y in zip(a, b, strict=True)
+    )
+
+
+def candidates(records: Iterable[TrialRecord], count: int) -> list[TrialRecord]:
+    """The trials that may be on a front of ``count`` objectives: COMPLETE, feasible, with
+    a finite value on each."""
+    return [
+        r
+        for r in records
+        if r.state is TrialState.COMPLETE
+        and r.feasible
+        and len(r.values) == count
+        and all(v is not None and math.isfinite(v) for v in r.values)
+    ]
+
+
+def pareto_front(records: Iterable[TrialRecord], directions: Sequence[str]) -> list[TrialRecord]:
+    """The non-dominated feasible COMPLETE trials (see the module's rule), best first on the
+    first objective."""
+    pool = candidates(records, len(directions))
+    keyed = sorted(
+        ((signed(_floats(r.values), directions), r.number, r) for r in pool), key=_order
+    )
+    front: list[tuple[tuple[float, ...], TrialRecord]] = []
+    for point, _number, record in keyed:
+        # Sorted lexicographically, a point can only be dominated (or equalled) by one
+        # already on the front.
+        if any(kept == point or dominates(kept, point) for kept, _ in front):
+            continue
+        front.append((point, record))
+    return [record for _, record in front]
+
+
+def _floats(values: Sequence[float | None]) -> list[float]:
+    return [v for v in values if v is not None]  # candidates() left no None
+
+
+def _order(item: tuple[tuple[float, ...], int, TrialRecord]) -> tuple[tuple[float, ...], int]:
+    return item[0], item[1]
+
+
+def nondominated_ranks(points: Sequence[Sequence[float]]) -> list[int]:
+    """Each point's front number (0 for the non-dominated, 1 for the next...), points
+    lower-is-better (NSGA-II's non-dominated sort)."""
+    count = len(points)
+    beaten_by = [0] * count
+    beats: list[list[int]] = [[] for _ in range(count)]
+    for i in range(count):
+        for j in range(i + 1, count):
+            if dominates(points[i], points[j]):
+                beats[i].append(j)
+                beaten_by[j] += 1
+            elif dominates(points[j], points[i]):
+                beats[j].append(i)
+                beaten_by[i] += 1
+    ranks = [0] * count
+    current = [i for i in range(count) if beaten_by[i] == 0]
+    level = 0
+    while current:
+        following = []
+        for i in current:
+            ranks[i] = level
+            for j in beats[i]:
+                beaten_by[j] -= 1
+                if beaten_by[j] == 0:
+                    following.append(j)
+        current, level = following, level + 1
+    return ranks
+
+
+def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """The volume dominated by ``points`` (lower-is-better) and bounded by ``reference``:
+    exact, by slicing along the last objective (fine for 2-4 objectives and a few hundred
+    points)."""
+    inside = [tuple(p) for p in points if all(x < r for x, r in zip(p, reference, strict=True))]
+    if not inside:
+        return 0.0
+    if len(reference) == 1:
+        return reference[0] - min(p[0] for p in inside)
+    if len(reference) == 2:
+        volume, bound = 0.0, reference[1]
+        for x, y in sorted(inside):
+            if y < bound:
+                volume += (reference[0] - x) * (bound - y)
+                bound = y
+        return volume
+    inside.sort(key=lambda p: p[-1])
+    volume = 0.0
+    for k, point in enumerate(inside):
+        upper = inside[k + 1][-1] if k + 1 < len(inside) else reference[-1]
+        if upper > point[-1]:
+            volume += (upper - point[-1]) * hypervolume(
+                [p[:-1] for p in inside[: k + 1]], reference[:-1]
+            )
+    return volume
