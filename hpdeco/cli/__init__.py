@@ -37,6 +37,8 @@ from hpdeco.cli.options import CommandError, open_existing_store, store_path
 from hpdeco.cli.reading import SORT_KEYS, cmd_best, cmd_show, cmd_studies, cmd_trials
 from hpdeco.cli.text import EscapedStream, escape, fmt, fmt_duration, fmt_time, table
 from hpdeco.cli.writing import cmd_delete, cmd_export, cmd_plot, cmd_tensorboard
+from hpdeco.dashboard.command import add_arguments as add_dashboard_arguments
+from hpdeco.dashboard.command import cmd_dashboard
 from hpdeco.errors import HpdecoError
 
 EPILOG = "Every command takes --store PATH (default: hpdeco.db in the current folder)."
@@ -200,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="delete even while trials are running (their workers then fail)",
+    )
+    add_dashboard_arguments(
+        add("dashboard", cmd_dashboard, "a live, read-only page of the studies", [common])
     )
     return parser
 
