@@ -11,6 +11,7 @@ from typing import Any
 
 from hpdeco.analysis import IMPORTANCE_METHOD, param_importance
 from hpdeco.errors import HpdecoError
+from hpdeco.pareto import pareto_front
 from hpdeco.records import TrialRecord
 from hpdeco.space import param_from_dict
 from hpdeco.store import StudyRow, redact
@@ -48,9 +49,10 @@ def trial_json(record: TrialRecord) -> dict[str, Any]:
         "finished_at": record.finished_at,
         "curves": curves(record.metrics),
     }
-    values = getattr(record, "values", None)  # several objectives (issue 16), when present
-    if values is not None:
-        out["values"] = [number(v) for v in values]
+    if record.values:  # one per objective
+        out["values"] = [number(v) for v in record.values]
+    if record.violation is not None:  # the study has constraints: 0 when the trial meets them
+        out["violation"] = number(record.violation)
     if record.run_metrics:
         # A trial of several runs (executions, folds): each run's own curves.
         out["runs"] = {str(run): curves(m) for run, m in sorted(record.run_metrics.items())}
@@ -60,9 +62,8 @@ def trial_json(record: TrialRecord) -> dict[str, Any]:
 
 def objectives_of(row: StudyRow) -> list[list[str]]:
     """``[[name, direction], ...]``: the study's objectives (one, until a study has more)."""
-    several = getattr(row, "objectives", None)
-    if several:
-        return [[str(name), str(direction)] for name, direction in several]
+    if row.objectives:
+        return [[str(name), str(direction)] for name, direction in row.objectives]
     return [[row.objective, row.direction]]
 
 
@@ -101,13 +102,20 @@ class _Given(Study):
         return self._given
 
 
-def importance_json(row: StudyRow, store: SQLStore) -> dict[str, Any]:
+def analysis_json(row: StudyRow, store: SQLStore) -> dict[str, Any]:
+    """What is derived from every COMPLETE trial: parameter importance and, with several
+    objectives, the Pareto front (by :func:`hpdeco.pareto.pareto_front`'s one rule)."""
     trials = complete_params(store, row.id)
+    out: dict[str, Any] = {"complete": len(trials), "front": None}
+    objectives = objectives_of(row)
+    if len(objectives) > 1:
+        out["front"] = [r.number for r in pareto_front(trials, [d for _, d in objectives])]
     try:
-        scores = param_importance(_Given(row, trials))
+        out["importance"] = param_importance(_Given(row, trials))
+        out["method"] = IMPORTANCE_METHOD
     except HpdecoError as exc:  # fewer than 3 COMPLETE trials: say so on the page
-        return {"importance": {}, "note": str(exc), "complete": len(trials)}
-    return {"importance": scores, "method": IMPORTANCE_METHOD, "complete": len(trials)}
+        out["importance"], out["note"] = {}, str(exc)
+    return out
 
 
 def trial_page_json(row: StudyRow, store: SQLStore, record: TrialRecord) -> dict[str, Any]:
@@ -137,7 +145,7 @@ def dumps(data: Any) -> bytes:
 __all__ = [
     "changes_json",
     "dumps",
-    "importance_json",
+    "analysis_json",
     "study_json",
     "trial_json",
     "trial_page_json",

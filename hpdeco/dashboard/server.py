@@ -10,7 +10,7 @@ script (``static/app.js``) reads the JSON below and draws every chart as SVG its
     GET /study/ID/trial/N              one trial
     GET /api/studies                   the studies, with counts, best and last activity
     GET /api/study/ID?number=N&seq=S   trials new, running or finished since a cursor
-    GET /api/study/ID/importance       parameter importance
+    GET /api/study/ID/analysis         parameter importance, the Pareto front
     GET /api/study/ID/trial/N          one trial in full
     GET /static/app.js, /static/app.css
 """
@@ -102,7 +102,7 @@ _ROUTES: list[tuple[re.Pattern[str], str]] = [
         (r"/static/([a-z]+\.(?:js|css))", "static"),
         (r"/api/studies", "api_studies"),
         (r"/api/study/(\d+)", "api_study"),
-        (r"/api/study/(\d+)/importance", "api_importance"),
+        (r"/api/study/(\d+)/analysis", "api_analysis"),
         (r"/api/study/(\d+)/trial/(\d+)", "api_trial"),
     )
 ]
@@ -206,9 +206,9 @@ class Handler(BaseHTTPRequestHandler):
             changes = changed_trials(store, row.id, row.objective, since)
             self._json(data.changes_json(row, store, changes))
 
-    def api_importance(self, study: int, *, query: Any) -> None:
+    def api_analysis(self, study: int, *, query: Any) -> None:
         with self.server.opened() as store:
-            self._json(data.importance_json(_study(store, study), store))
+            self._json(data.analysis_json(_study(store, study), store))
 
     def api_trial(self, study: int, number: int, *, query: Any) -> None:
         with self.server.opened() as store:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from hpdeco.records import TrialRecord, TrialState
-from hpdeco.store.reading import _chunks
+from hpdeco.store.reading import _chunks, _values
 from hpdeco.store.sql import SQLStore
 
 
@@ -72,22 +73,52 @@ def changed_trials(store: SQLStore, study_id: int, objective: str, since: Cursor
 
 
 def complete_params(store: SQLStore, study_id: int) -> list[TrialRecord]:
-    """The COMPLETE trials with a value, with their parameters but no curves (what parameter
-    importance and parallel coordinates need), by number."""
+    """The COMPLETE trials with a value, with their parameters, value per objective and
+    constraint violation but no curves (what parameter importance, parallel coordinates
+    and the Pareto front need), by number."""
     rows = store._run(
-        "SELECT t.number, t.value, p.name, p.value FROM trials t LEFT JOIN params p"
+        "SELECT t.id, t.number, t.value, p.name, p.value FROM trials t LEFT JOIN params p"
         " ON p.trial_id = t.id WHERE t.study_id = ? AND t.state = ? AND t.value IS NOT NULL"
         " ORDER BY t.number, p.position",
         (study_id, TrialState.COMPLETE.value),
     ).fetchall()
-    values: dict[int, float] = {}
+    trials: dict[int, tuple[int, float]] = {}  # id -> (number, value)
     params: dict[int, dict[str, Any]] = {}
-    for number, value, name, raw in rows:
-        values[number] = value
-        drawn = params.setdefault(number, {})
+    for trial_id, number, value, name, raw in rows:
+        trials[trial_id] = (number, value)
+        drawn = params.setdefault(trial_id, {})
         if name is not None:
             drawn[name] = json.loads(raw)
-    return [TrialRecord(number, TrialState.COMPLETE, params[n], values[n], {}, {}) for n in values]
+    values: dict[int, dict[int, float | None]] = {i: {} for i in trials}
+    violations: dict[int, float | None] = {}
+    if store.schema >= 4:  # several objectives and constraints came with schema 4
+        for chunk in _chunks(list(trials)):
+            marks = ",".join("?" * len(chunk))
+            for trial_id, index, value in store._run(
+                f"SELECT trial_id, objective, value FROM trial_values WHERE trial_id IN ({marks})",
+                chunk,
+            ).fetchall():
+                values[trial_id][index] = math.nan if value is None else value
+            violations.update(
+                store._run(
+                    f"SELECT id, violation FROM trials WHERE id IN ({marks})"
+                    " AND violation IS NOT NULL",
+                    chunk,
+                ).fetchall()
+            )
+    return [
+        TrialRecord(
+            number,
+            TrialState.COMPLETE,
+            params[i],
+            value,
+            {},
+            {},
+            values=_values(values[i], value),
+            violation=violations.get(i),
+        )
+        for i, (number, value) in trials.items()
+    ]
 
 
 def trial_record(store: SQLStore, study_id: int, objective: str, number: int) -> TrialRecord | None:

@@ -295,12 +295,14 @@
     }
 
     async function loadImportance(complete) {
-      // Importance reads every COMPLETE trial: asked again only when that count changed.
+      // Importance and the Pareto front read every COMPLETE trial: asked again only when
+      // that count changed.
       if (complete === importanceAt) return;
       importanceAt = complete;
-      importance = await getJSON(`/api/study/${Number(id)}/importance`);
+      importance = await getJSON(`/api/study/${Number(id)}/analysis`);
       drawImportance();
       drawParallel();
+      drawPareto();
     }
 
     function drawImportance() {
@@ -382,30 +384,32 @@
       parallel.replaceChildren(svg);
     }
 
-    // Several objectives: the first two against each other, the non-dominated trials joined.
+    // Several objectives: the first two against each other; the front is the server's (one
+    // rule for the whole library, hpdeco.pareto), drawn through its trials.
     function drawPareto() {
       if (study.objectives.length < 2) return;
       pareto.hidden = false;
       const [[n0, d0], [n1, d1]] = study.objectives;
       const pts = sorted().filter((t) => t.state === "COMPLETE" && t.values && t.values[0] !== null && t.values[1] !== null);
       const box = el("div", { class: "chart-box", id: "pareto" });
-      pareto.replaceChildren(el("h2", { text: "Pareto front" }), box);
+      const more = study.objectives.length > 2 ? ` (the first two of ${study.objectives.length} objectives)` : "";
+      pareto.replaceChildren(el("h2", { text: "Pareto front" + more }), box);
       if (!pts.length) { box.append(el("p", { class: "empty", text: "No COMPLETE trial yet." })); return; }
-      const s0 = d0 === "max" ? -1 : 1, s1 = d1 === "max" ? -1 : 1;
-      const dominated = (a, b) => s0 * b.values[0] <= s0 * a.values[0] && s1 * b.values[1] <= s1 * a.values[1] &&
-        (s0 * b.values[0] < s0 * a.values[0] || s1 * b.values[1] < s1 * a.values[1]);
-      const front = new Set(pts.filter((a) => !pts.some((b) => dominated(a, b))).map((t) => t.number));
+      const front = new Set((importance && importance.front) || []);
       const f = frame({ x: extent(pts.map((t) => t.values[0])), y: extent(pts.map((t) => t.values[1])),
         xLabel: `${n0} (${d0})`, yLabel: `${n1} (${d1})`, label: "Pareto front" });
       const onFront = pts.filter((t) => front.has(t.number)).sort((a, b) => a.values[0] - b.values[0]);
-      f.plot.append(sv("path", { d: pathOf(onFront.map((t) => [t.values[0], t.values[1]]), f.x, (v) => f.y(v)),
+      f.plot.append(sv("path", { d: pathOf(onFront.map((t) => [t.values[0], t.values[1]]), f.x, f.y),
         fill: "none", stroke: "#d23f3f", "stroke-width": 1.5, class: "front" }));
       for (const t of pts) {
-        f.plot.append(sv("circle", { cx: f.x(t.values[0]), cy: f.y(t.values[1]), r: front.has(t.number) ? 4 : 3,
-          fill: front.has(t.number) ? "#d23f3f" : "#9bb3dc", class: front.has(t.number) ? "front-point" : "point" },
-        sv("title", { text: `trial ${t.number}: ${fmt(t.values[0], 6)}, ${fmt(t.values[1], 6)}` })));
+        const on = front.has(t.number), feasible = !(t.violation > 0);
+        const color = on ? "#d23f3f" : feasible ? "#9bb3dc" : "#888";
+        f.plot.append(sv("circle", { cx: f.x(t.values[0]), cy: f.y(t.values[1]), r: on ? 4.5 : 3,
+          fill: feasible ? color : "none", stroke: color, class: on ? "front-point" : "point", "data-trial": t.number },
+        sv("title", { text: `trial ${t.number}: ${n0} ${fmt(t.values[0], 6)}, ${n1} ${fmt(t.values[1], 6)}` +
+          (on ? " (on the front)" : "") + (feasible ? "" : " (breaks a constraint)") })));
       }
-      box.append(f.svg);
+      box.append(f.svg, el("p", { class: "note", text: `${front.size} trials on the front (red); hollow: breaks a constraint` }));
     }
 
     const columns = () => {
