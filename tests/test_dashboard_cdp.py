@@ -10,6 +10,7 @@ browser tests skip, unless HPDECO_REQUIRE_CHROMIUM=1 (CI), which makes that a fa
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -194,10 +195,8 @@ class Chromium:
         path.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(BrowserError):
             self.send("Browser.close", timeout=5)
-        except BrowserError:
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -208,16 +207,21 @@ class Chromium:
         os.close(self._read)
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Chromium]:
-    """A fresh headless Chromium (skipped where none is installed, unless CI requires it)."""
+def launch(profile: Path) -> Chromium:
+    """A fresh headless Chromium (the test skips where none is installed, unless CI
+    requires it with HPDECO_REQUIRE_CHROMIUM=1)."""
     binary = chromium_binary()
     if binary is None:
         why = "no chromium binary on PATH (Debian: apt-get install chromium)"
         if os.environ.get("HPDECO_REQUIRE_CHROMIUM") == "1":
             pytest.fail(why + "; HPDECO_REQUIRE_CHROMIUM=1 requires it")
         pytest.skip(why)
-    chrome = Chromium(binary, tmp_path / "chromium-profile")
+    return Chromium(binary, profile)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Chromium]:
+    chrome = launch(tmp_path / "chromium-profile")
     try:
         yield chrome
     finally:
@@ -245,15 +249,16 @@ def test_the_harness_sees_console_errors_exceptions_failed_loads_and_dialogs(
         time.sleep(0.05)
         if any(p.startswith("dialog") for p in problems):
             # the alert blocks the page until it is answered
-            try:
+            with contextlib.suppress(BrowserError):
                 browser.send("Page.handleJavaScriptDialog", {"accept": True}, session=True)
-            except BrowserError:
-                pass
     else:
         raise AssertionError(f"the harness missed a problem: {browser.problems()}")
 
 
 def test_a_clean_page_has_no_problems(browser: Chromium) -> None:
     browser.goto("data:text/html,<p id=x>fine</p>")
-    assert browser.wait_for("document.getElementById('x') && document.getElementById('x').textContent") == "fine"
+    assert (
+        browser.wait_for("document.getElementById('x') && document.getElementById('x').textContent")
+        == "fine"
+    )
     assert browser.problems() == []

@@ -162,6 +162,7 @@
       const data = await getJSON("/api/studies");
       if (!data.studies.length) {
         list.replaceChildren(el("p", { class: "empty", text: "No study in this store yet: run a search." }));
+        body.dataset.ready = "1";
         return;
       }
       const head = el("tr", {}, ["study", "objective", "trials", ...STATES.slice(0, 4), "best", "last activity"]
@@ -177,6 +178,7 @@
           el("td", { text: when(s.last_activity) }));
       });
       list.replaceChildren(el("table", { class: "grid-table" }, el("thead", {}, head), el("tbody", {}, rows)));
+      body.dataset.ready = "1";
     });
   }
 

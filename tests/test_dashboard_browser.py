@@ -1,0 +1,162 @@
+"""The dashboard in a real headless Chromium (Debian's package): the studies list, a study's
+charts, a trial added by a search in another process appearing without a reload, hostile
+names shown as text, runs drawn apart, the trial page, and no console error anywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, demo_search, report_loop
+from test_dashboard import start_command, stop
+from test_dashboard_cdp import Chromium, launch
+
+import hpdeco
+from hpdeco import hp
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "<script>alert(1)</script>"
+READY = "document.body.dataset.ready === '1'"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Chromium]:
+    chrome = launch(tmp_path / "chromium-profile")
+    try:
+        yield chrome
+    finally:
+        chrome.close()
+
+
+@pytest.fixture
+def dashboard() -> Iterator[Callable[[str], str]]:
+    """``hpdeco dashboard --store STORE --port 0 --poll 0.3`` in its own process: its URL."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(store: str) -> str:
+        proc, line = start_command("--store", store, "--port", "0", "--poll", "0.3")
+        procs.append(proc)
+        assert " at http://127.0.0.1:" in line, line
+        return line.split(" at ", 1)[1].split()[0]
+
+    yield start
+    for proc in procs:
+        stop(proc)
+
+
+def test_the_studies_list_renders(
+    browser: Chromium, dashboard: Callable[[str], str], store: str
+) -> None:
+    demo_search(store, study="first", trials=4)
+    report_loop(store, 2, study="second")
+    browser.goto(dashboard(store))
+    names = browser.wait_for(
+        "document.querySelectorAll('tr.study').length === 2 &&"
+        " [...document.querySelectorAll('tr.study a.name')].map(a => a.textContent)"
+    )
+    assert names == ["first", "second"]
+    assert browser.problems() == []
+
+
+def test_a_study_draws_its_charts_and_marks_pruned_trials(
+    browser: Chromium, dashboard: Callable[[str], str], store: str
+) -> None:
+    demo_search(store, trials=10, epochs=4)  # trial 2 fails, 4 and 6 are pruned at epoch 2
+    browser.goto(dashboard(store) + "study/1")
+    browser.wait_for(READY)
+    browser.wait_for("!!document.querySelector('#importance svg, #importance p')")
+    counts = browser.evaluate(
+        "({curves: document.querySelectorAll('#curves path.curve').length,"
+        " stops: document.querySelectorAll('#curves path.stop').length,"
+        " points: document.querySelectorAll('#history circle').length,"
+        " best: document.querySelectorAll('#history path.best-line').length,"
+        " lines: document.querySelectorAll('#parallel path.pc-line').length,"
+        " rows: document.querySelectorAll('#trials tbody tr').length})"
+    )
+    assert counts == {"curves": 9, "stops": 2, "points": 9, "best": 1, "lines": 7, "rows": 10}
+    # the table sorts and filters
+    browser.evaluate("document.querySelector('#trials th[data-key=\"value\"]').click()")
+    browser.evaluate(
+        "(() => { const f = document.getElementById('state-filter'); f.value = 'PRUNED';"
+        " f.dispatchEvent(new Event('change')); })()"
+    )
+    shown = browser.evaluate(
+        "[...document.querySelectorAll('#trials tbody tr')].map(r => r.dataset.trial)"
+    )
+    assert shown == ["6", "4"] or shown == ["4", "6"]
+    assert browser.problems() == []
+
+
+def test_a_trial_added_by_another_process_appears_without_a_reload(
+    browser: Chromium, dashboard: Callable[[str], str], store: str
+) -> None:
+    report_loop(store, 2, study="w")
+    browser.goto(dashboard(store) + "study/1")
+    browser.wait_for(READY + " && document.body.dataset.trials === '2'")
+    browser.evaluate("window.sameDocument = true")  # gone if the page were reloaded
+    worker = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "worker.py"), store, "w", "5", "random", "3", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    browser.wait_for("document.body.dataset.trials === '5'", timeout=15)
+    assert browser.evaluate("window.sameDocument === true")
+    assert browser.evaluate("document.querySelectorAll('#trials tbody tr').length") == 5
+    assert browser.problems() == []
+
+
+def test_hostile_names_show_as_text_and_run_nothing(
+    browser: Chromium, dashboard: Callable[[str], str], store: str
+) -> None:
+    with hpdeco.search(
+        objective="loss", max_trials=4, store=store, study=HOSTILE, verbose=0, sampler="random"
+    ) as s:
+        for trial in s:
+            x = hp.Float(HOSTILE, 0.0, 1.0)
+            hp.Choice("act", ["<img src=x onerror=alert(2)>", "b"])
+            trial.report({"loss": x, HOSTILE: 1.0}, 1)
+            trial.report({"loss": x / 2, HOSTILE: 1.0}, 2)
+    base = dashboard(store)
+    for path, page in (("", "studies"), ("study/1", "study"), ("study/1/trial/0", "trial")):
+        browser.goto(base + path)
+        browser.wait_for(f"document.body.dataset.page === '{page}' && {READY}")
+        text = browser.wait_for(
+            f"document.body.innerText.includes('{HOSTILE}') && document.body.innerText"
+        )
+        assert HOSTILE in text
+        assert browser.evaluate("document.scripts.length") == 1  # app.js alone
+        assert browser.evaluate("document.querySelectorAll('main img, main script').length") == 0
+    assert browser.problems() == []  # no alert dialog, no error
+
+
+def test_runs_are_drawn_apart_and_the_trial_page_shows_every_run(
+    browser: Chromium, dashboard: Callable[[str], str], store: str
+) -> None:
+    with hpdeco.search(objective="loss", max_trials=2, store=store, study="cv", verbose=0) as s:
+        for trial in s:
+            x = hp.Float("x", 0.0, 1.0)
+            for run in trial.runs(3):
+                for step in (1, 2):
+                    trial.report({"loss": x / step + run.index}, step)
+    base = dashboard(store)
+    browser.goto(base + "study/1")
+    browser.wait_for(READY)
+    dashes = browser.evaluate(
+        "[...document.querySelectorAll('#curves path.curve')]"
+        ".map(p => p.dataset.run + ':' + (p.getAttribute('stroke-dasharray') || 'solid'))"
+    )
+    assert sorted(set(dashes)) == ["0:solid", "1:6 3", "2:2 3"] and len(dashes) == 6
+    browser.goto(base + "study/1/trial/1")
+    browser.wait_for(READY)
+    headings = browser.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)")
+    assert [h.split(" (")[0] for h in headings if h.startswith("Run")] == [
+        "Run 0",
+        "Run 1",
+        "Run 2",
+    ]
+    assert "none kept" in browser.evaluate("document.querySelector('td.weights').textContent")
+    assert browser.problems() == []
