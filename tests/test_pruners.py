@@ -220,8 +220,38 @@ def test_pruned_and_failed_trials_do_not_count_as_startup(store: str) -> None:
     assert [t.state.value[0] for t in s.trials] == list("PPPFFFCC")
     # 2 COMPLETE trials: not enough for n_startup_trials=3 ...
     assert probe(store, MedianPruner(n_startup_trials=3), [0.1]) == [False]
-    # ... and with 2 enough, the PRUNED ones are compared against, the FAIL ones are not.
+    # ... and with 2 enough, the COMPLETE ones are compared against.
     assert probe(store, MedianPruner(n_startup_trials=2), [0.1]) == [True]
+
+
+def test_median_compares_with_complete_trials_only(store: str) -> None:
+    # Three trials pruned low at step 1 (they were below the cutoff: that is why they were
+    # stopped), a failed one, and two COMPLETE ones at 0.9. Counting the PRUNED ones would
+    # put the median at 0.1 and let 0.5 go on; among the COMPLETE ones it is 0.9.
+    with search(store, "none") as s:
+        for trial in s:
+            with trial:
+                trial.report(0.1 if trial.number < 4 else 0.9, 1)
+                trial.report(0.1 if trial.number < 4 else 0.9, 2)
+                if trial.number < 3:
+                    raise TrialPruned()
+                if trial.number == 3:
+                    raise RuntimeError("crash")
+                if trial.number == 5:
+                    break
+    assert [t.state.value[0] for t in s.trials] == list("PPPFCC")
+    assert probe(store, MedianPruner(n_startup_trials=2), [0.5, 0.5]) == [True, True]
+    assert probe(store, MedianPruner(n_startup_trials=2), [0.9, 0.9]) == [False, False]
+
+
+def test_median_does_not_grow_lenient_as_pruned_trials_pile_up(store: str) -> None:
+    # Five COMPLETE trials at 0.5 .. 0.9 (median 0.7), then twenty bad trials the median
+    # prunes at step 1. A trial at 0.6 is below the median of the trials that completed,
+    # before and after the pile of pruned ones.
+    history(store, "median", [[v / 10] * 3 for v in range(5, 10)])
+    assert probe(store, MedianPruner(), [0.6, 0.6, 0.6]) == [True, True, True]
+    assert history(store, "median", [[0.05] * 3] * 20) == [1] * 20
+    assert probe(store, MedianPruner(), [0.6, 0.6, 0.6]) == [True, True, True]
 
 
 def test_median_warm_up_steps_are_never_pruned(store: str) -> None:
@@ -486,7 +516,7 @@ PRUNER_FACTORIES: dict[str, Callable[[], Any]] = {
     "threshold": lambda: ThresholdPruner(lower=0.79),
 }
 HISTORY = [[0.1 * ((i * 7) % 10) + 0.05 * s for s in range(1, 10)] for i in range(12)]
-PROBE = [0.82, 0.8, 0.78, 0.8, 0.82, 0.8, 0.8, 0.8, 0.8]
+PROBE = [0.85, 0.8, 0.78, 0.8, 0.82, 0.8, 0.8, 0.8, 0.8]
 
 
 class StoredTrial:

@@ -8,7 +8,7 @@ says which way is better.
 The shorthands of ``pruner=``:
 
 - ``"median"`` (the default): :class:`MedianPruner`, best so far worse than the median of
-  the finished trials' best so far at the same step;
+  the COMPLETE trials' best so far at the same step;
 - ``"percentile"``: :class:`PercentilePruner` at 25, outside the best quarter;
 - ``"asha"``: :class:`AshaPruner`, asynchronous successive halving at rungs 1, 3, 9, ...;
 - ``"hyperband"``: :class:`HyperbandPruner`, several halving brackets, epochs from ``fit``;

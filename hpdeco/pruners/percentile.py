@@ -1,4 +1,4 @@
-"""The percentile and median pruners: stop a trial doing worse than most finished trials
+"""The percentile and median pruners: stop a trial doing worse than most completed trials
 did at the same step (the "median stopping rule" of Golovin et al., 2017, generalised to any
 percentile)."""
 
@@ -24,7 +24,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 class PercentilePruner:
     """Prune a trial whose best value so far is worse than the ``percentile``-th best percent
-    of the finished trials' best values up to the same step.
+    of the COMPLETE trials' best values up to the same step.
 
     ``percentile=50`` is the median rule; ``percentile=25`` keeps only trials in the best
     quarter. The rule, at the trial's latest reported step ``s``:
@@ -36,9 +36,16 @@ class PercentilePruner:
     - the trial's own value is its best finite value up to ``s``; with none (all NaN) it
       counts as the worst;
     - it is compared with the same figure, each one's best finite value up to ``s``, of
-      the finished COMPLETE and PRUNED trials that reached step ``s`` (FAIL trials are left
-      out); never with fewer than ``n_min_trials`` of them;
+      the COMPLETE trials that reached step ``s`` (PRUNED and FAIL trials are left out);
+      never with fewer than ``n_min_trials`` of them;
     - prune when the trial's value is strictly worse than the cutoff (ties go on).
+
+    COMPLETE trials only, as in Golovin et al. and Optuna: a PRUNED trial was stopped
+    because it was below the cutoff, so counting it pulls the median down, and more so the
+    more trials have been pruned: the pruner grew lenient as the study went on.
+    ``bench/pruning.py`` measured it: counting PRUNED trials used 21.7 % of the epochs of
+    the recorded digits table where Optuna's MedianPruner used 19.4 %; without them 18.8 %,
+    with the best configuration found in as many orders.
 
     Best against best, not best against one epoch: validation curves are noisy, and the
     best of a trial's ``s`` epochs beats a single epoch of an equally good trial most of
@@ -76,11 +83,11 @@ class PercentilePruner:
         if crossed(curve, step, self._checkpoints(step)) is None:
             return False
         study = trial.study
-        finished = comparable(study)
-        if sum(r.state is TrialState.COMPLETE for r in finished) < self.n_startup_trials:
+        complete = [r for r in comparable(study) if r.state is TrialState.COMPLETE]
+        if len(complete) < self.n_startup_trials:
             return False
         others = []
-        for record in finished:
+        for record in complete:
             if reached(record, step):
                 value = best_upto(study, record.intermediate_values, step)
                 if value is not None:
@@ -107,7 +114,7 @@ class PercentilePruner:
 
 class MedianPruner(PercentilePruner):
     """The percentile pruner at 50: prune a trial whose best value so far is worse than the
-    median of finished trials' best values up to the same step. See
+    median of the COMPLETE trials' best values up to the same step. See
     :class:`PercentilePruner`."""
 
     def __init__(
