@@ -114,9 +114,13 @@ def history(record: TrialRecord) -> list[dict[str, Any]]:
     return [steps[s] for s in sorted(steps)]
 
 
-def to_record(record: TrialRecord, *, metrics: bool = False) -> dict[str, Any]:
+def to_record(
+    record: TrialRecord, *, metrics: bool = False, objectives: Sequence[str] = ()
+) -> dict[str, Any]:
     """One trial as a plain dict (the JSON export's row); ``metrics=True`` adds its per-step
-    metrics under ``"history"``.
+    metrics under ``"history"``. With several ``objectives`` (their names, in the study's
+    order), ``"values"`` maps each to the trial's value; with constraints, ``"feasible"``
+    and ``"violation"`` say whether it meets them.
 
     >>> to_record(study.best)["params"]
     {'layers': 2, 'lr': 0.0031}
@@ -139,6 +143,12 @@ def to_record(record: TrialRecord, *, metrics: bool = False) -> dict[str, Any]:
         "reason": record.reason,
         "params": dict(record.params),
     }
+    if len(objectives) > 1:
+        found = dict(zip(objectives, record.values, strict=False))
+        row["values"] = {name: found.get(name) for name in objectives}
+    if record.violation is not None:
+        row["feasible"] = record.feasible
+        row["violation"] = record.violation
     if metrics:
         row["history"] = history(record)
         if record.run_metrics:
@@ -193,7 +203,8 @@ def to_records(
     >>> max(rows, key=lambda r: r["value"])["params"]
     {'layers': 2, 'lr': 0.0031}
     """
-    return [to_record(t, metrics=metrics) for t in select(source, states)]
+    names = [o.name for o in as_study(source).objectives]
+    return [to_record(t, metrics=metrics, objectives=names) for t in select(source, states)]
 
 
 def param_names(trials: Sequence[TrialRecord]) -> list[str]:
@@ -214,20 +225,36 @@ def param_names(trials: Sequence[TrialRecord]) -> list[str]:
     return names
 
 
-def flat_rows(trials: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str, Any]]]:
+def flat_rows(
+    trials: Sequence[TrialRecord], objectives: Sequence[str] = ()
+) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and flat rows (one ``params_<name>`` column per parameter, ``None`` where a
-    trial did not draw it), as in the CSV export and the dataframe.
+    trial did not draw it), as in the CSV export and the dataframe. With several
+    ``objectives``, one ``values_<name>`` column each; with constraints, ``feasible`` and
+    ``violation``.
 
     >>> columns, rows = flat_rows(study.trials)
     >>> columns[:3], rows[0]["params_lr"]
     (['number', 'state', 'value'], 0.0031)
     """
     names = param_names(trials)
-    columns = [*COLUMNS, *(f"params_{n}" for n in names)]
+    several = list(objectives) if len(objectives) > 1 else []
+    constrained = any(t.violation is not None for t in trials)
+    columns = [
+        *COLUMNS,
+        *(f"values_{n}" for n in several),
+        *(["feasible", "violation"] if constrained else []),
+        *(f"params_{n}" for n in names),
+    ]
     rows = []
     for trial in trials:
-        row = to_record(trial)
+        row = to_record(trial, objectives=several)
         params = row.pop("params")
+        values = row.pop("values", {})
+        row.update({f"values_{n}": values.get(n) for n in several})
+        if constrained:
+            row.setdefault("feasible", None)
+            row.setdefault("violation", None)
         row.update({f"params_{n}": params.get(n) for n in names})
         rows.append(row)
     return columns, rows
@@ -251,7 +278,8 @@ def trials_dataframe(
             'trials_dataframe() needs pandas: pip install "hpdeco[pandas]" '
             "(or use to_records(), which needs nothing)"
         ) from None
-    columns, rows = flat_rows(select(source, states))
+    names = [o.name for o in as_study(source).objectives]
+    columns, rows = flat_rows(select(source, states), names)
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("started_at", "finished_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)

@@ -91,6 +91,9 @@ class TrialCallback(keras.callbacks.Callback):
       the last epoch's, with ``trial_value="last"``).
     - **NaN**: a NaN or infinite loss (or objective) ends ``fit`` after that epoch and the
       trial is recorded FAIL with the reason; the search goes on.
+    - **Costs**: when the study optimises or constrains ``params``, ``model_bytes`` or
+      ``latency_ms``, they are measured (see :mod:`hpdeco.model_cost`); ``latency_data`` is
+      the batch inference is timed on (default: random inputs of the model's shape).
 
     ``fit(epochs=N)`` also tells the trial its planned length (``trial.max_steps``), which
     :class:`~hpdeco.pruners.HyperbandPruner` uses.
@@ -106,6 +109,7 @@ class TrialCallback(keras.callbacks.Callback):
         patience: int | None = None,
         min_delta: float = 0.0,
         restore_best_weights: bool = False,
+        latency_data: Any = None,
     ) -> None:
         super().__init__()
         if trial is None:
@@ -122,6 +126,7 @@ class TrialCallback(keras.callbacks.Callback):
         self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = bool(restore_best_weights)
+        self.latency_data = latency_data  # a batch to time inference on (latency_ms)
         self._seen_objective = False
         self._last_objective_step = 0
         self._best: float | None = None  # best objective so far (for weights)
@@ -140,6 +145,10 @@ class TrialCallback(keras.callbacks.Callback):
         if isinstance(epochs, int) and epochs >= 1:
             self.trial.max_steps = epochs
         study = self.trial.study
+        if "params" in study.followed and "params" not in self.trial._given:
+            from hpdeco.model_cost import count_params
+
+            self.trial.set_value("params", count_params(self.model))
         self._keep = int(study.settings.get("keep_best") or 0)
         if self._keep:
             from hpdeco.weights import ranked
@@ -190,6 +199,19 @@ class TrialCallback(keras.callbacks.Callback):
             kept = self._last_weights if last else self._best_weights
             if kept is not None:
                 trial._weights = kept
+        if trial._failure is None and trial._pruned_step is None:
+            self._measure_costs()
+
+    def _measure_costs(self) -> None:
+        """Set the built-in costs the study optimises or constrains (hpdeco.model_cost)."""
+        from hpdeco import model_cost
+
+        wanted = self.trial.study.followed
+        if "model_bytes" in wanted and "model_bytes" not in self.trial._given:
+            self.trial.set_value("model_bytes", model_cost.saved_bytes(self.model))
+        if "latency_ms" in wanted and "latency_ms" not in self.trial._given:
+            latency = model_cost.latency_ms(self.model, self.latency_data)
+            self.trial.set_value("latency_ms", latency)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ pruner compares it with.
   that step lacks it), so a trial's values all describe the same epoch. With several runs,
   each value is the mean over the runs.
 - **Pruning.** The pruner watches the first objective's curve. It compares the trial only
-  with its peers: the finished trials no better than it on every other objective whose
-  value it already has (set before training, such as the parameter count). A model smaller
-  than every finished one is never pruned for its accuracy; one that is both bigger and
-  less accurate than most is.
+  with its peers: the finished trials at least as good as it on every other objective whose
+  value it already has (set before training, such as the parameter count). A trial behind
+  most of those on the first objective is likely dominated, so it is stopped; a model
+  smaller than every finished one has no peers and is never pruned for its accuracy.
 """
 
 from __future__ import annotations
@@ -141,15 +141,15 @@ def for_pruner(trial: Trial, given: Mapping[str, float]) -> Any:
     if not known:
         return trial
 
-    def no_better(record: TrialRecord) -> bool:
+    def as_good(record: TrialRecord) -> bool:
         for index, direction, mine in known:
             if index >= len(record.values):
                 return False
             theirs = record.values[index]
             if theirs is None or not math.isfinite(theirs):
                 return False
-            if signed([theirs], [direction])[0] < signed([mine], [direction])[0]:
+            if signed([theirs], [direction])[0] > signed([mine], [direction])[0]:
                 return False
         return True
 
-    return _AsSeenByPruner(trial, _Peers(study, no_better))
+    return _AsSeenByPruner(trial, _Peers(study, as_good))

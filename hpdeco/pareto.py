@@ -49,9 +49,7 @@ def pareto_front(records: Iterable[TrialRecord], directions: Sequence[str]) -> l
     """The non-dominated feasible COMPLETE trials (see the module's rule), best first on the
     first objective."""
     pool = candidates(records, len(directions))
-    keyed = sorted(
-        ((signed(_floats(r.values), directions), r.number, r) for r in pool), key=_order
-    )
+    keyed = sorted(((signed(_floats(r.values), directions), r.number, r) for r in pool), key=_order)
     front: list[tuple[tuple[float, ...], TrialRecord]] = []
     for point, _number, record in keyed:
         # Sorted lexicographically, a point can only be dominated (or equalled) by one

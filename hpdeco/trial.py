@@ -246,7 +246,8 @@ class Trial:
             self.value = value
             return
         known = self.study.followed
-        if name not in known:
+        # A constraint function may read any value set by name.
+        if name not in known and self.study.constraints.function is None:
             raise UsageError(
                 f"set_value(name={name!r}): not an objective or a constrained value of study "
                 f"{self.study.name!r}; it has "
@@ -328,7 +329,7 @@ class Trial:
         index = self._run
         value = self._curve_value(self._intermediate)
         self._run_values[index] = value
-        if self.study.followed:
+        if self.study.followed or self.study.constraints:
             self._run_named[index] = self._named_values(value)
         step = max(self._intermediate) if self._intermediate else None
         self.study.store.finish_run(self._id, self.study.id, index, fold, value, step)
@@ -408,7 +409,7 @@ class Trial:
             value = None
         values: tuple[float | None, ...] = ()
         violation = None
-        if state is not TrialState.FAIL and self.study.followed:
+        if state is not TrialState.FAIL and (self.study.followed or self.study.constraints):
             from hpdeco import multi
 
             named = (

@@ -127,9 +127,18 @@ def _meta(study: Study, number: int, step: int, params: Mapping[str, Any]) -> st
 
 
 def ranked(study: Study) -> list[TrialRecord]:
-    """COMPLETE trials with a value, best first (see :func:`hpdeco.records.ranked`)."""
+    """Feasible COMPLETE trials with a value, best first (see :func:`hpdeco.records.ranked`).
+    With several objectives the Pareto front comes first, in its order (so rank 0 is
+    ``search.best``), then the others by the first objective."""
     study.refresh()
-    return rank(study.finished, study.direction)
+    ordered = rank(study.finished, study.direction)
+    if len(study.objectives) < 2:
+        return ordered
+    from hpdeco.pareto import pareto_front
+
+    front = pareto_front(study.finished, study.directions)
+    on_front = {r.number for r in front}
+    return front + [r for r in ordered if r.number not in on_front]
 
 
 class WeightKeeper:

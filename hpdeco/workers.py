@@ -56,14 +56,30 @@ class FitJob:
         from hpdeco.callbacks import fresh  # keras is imported only here
 
         model = self.build(hp) if self.pass_hp else self.build()
+        options = dict(self.callback_options)
+        if "latency_ms" in trial.study.followed and validation_data is not None:
+            # Inference is timed on real validation inputs (hpdeco.model_cost).
+            options.setdefault("latency_data", _first_batch(validation_data))
         model.fit(
             x,
             y,
             validation_data=validation_data,
             epochs=self.epochs,
-            callbacks=[*trial.callbacks(**self.callback_options), *fresh(self.callbacks)],
+            callbacks=[*trial.callbacks(**options), *fresh(self.callbacks)],
             **self.fit_kwargs,
         )
+
+
+def _first_batch(validation_data: Any) -> Any:
+    """The first inputs of ``(x_val, y_val)`` for timing inference, or None when they are
+    not plain arrays (a dataset: random inputs are timed instead)."""
+    from hpdeco.model_cost import LATENCY_BATCH
+
+    inputs = validation_data[0] if isinstance(validation_data, (tuple, list)) else None
+    try:
+        return inputs[:LATENCY_BATCH] if inputs is not None and len(inputs) else None
+    except TypeError:
+        return None
 
 
 def _context() -> Any:

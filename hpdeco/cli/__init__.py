@@ -34,7 +34,14 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from hpdeco.cli.options import CommandError, open_existing_store, store_path
-from hpdeco.cli.reading import SORT_KEYS, cmd_best, cmd_show, cmd_studies, cmd_trials
+from hpdeco.cli.reading import (
+    SORT_KEYS,
+    cmd_best,
+    cmd_pareto,
+    cmd_show,
+    cmd_studies,
+    cmd_trials,
+)
 from hpdeco.cli.text import EscapedStream, escape, fmt, fmt_duration, fmt_time, table
 from hpdeco.cli.writing import cmd_delete, cmd_export, cmd_plot, cmd_tensorboard
 from hpdeco.dashboard.command import add_arguments as add_dashboard_arguments
@@ -135,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
         "best",
         cmd_best,
         "the best trial: value, parameters (also as a Python dict), epochs, where its weights are",
+        [study, common],
+    )
+
+    add(
+        "pareto",
+        cmd_pareto,
+        "the Pareto front of a study of several objectives: each trial's values and parameters",
         [study, common],
     )
 

@@ -71,7 +71,11 @@ def study_of(args: argparse.Namespace) -> Any:
 
 
 def direction_words(study: Any) -> str:
-    """``val_accuracy (max)``: the objective and which way is better."""
+    """``val_accuracy (max)``: the objective and which way is better (each, when there are
+    several)."""
+    listed = getattr(study, "objectives", ())
+    if len(listed) > 1:
+        return ", ".join(f"{name} ({direction})" for name, direction in listed)
     return f"{study.objective} ({study.direction})"
 
 

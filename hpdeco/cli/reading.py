@@ -119,16 +119,27 @@ def cmd_trials(args: argparse.Namespace, out: TextIO) -> int:
     notes = any(t.reason for t in trials)
     runs = any(t.run_values for t in trials)
     spread = ["runs", "± std"] if runs else []
-    headers = ["#", "state", "value", *spread, "epochs", "duration", *shown]
+    several = len(study.objectives) > 1
+    value_headers = [o.name for o in study.objectives] + ["front"] if several else ["value"]
+    constrained = any(t.violation is not None for t in trials)
+    value_headers += ["feasible"] if constrained else []
+    front = {r.number for r in study.best_trials} if several else set()
+    headers = ["#", "state", *value_headers, *spread, "epochs", "duration", *shown]
     headers += ["note"] if notes else []
     rows = []
     for t in trials:
         deviation = t.spread[0] if t.spread is not None else None
+        values = [fmt(v) for v in _padded(t.values, len(study.objectives))] if several else []
         rows.append(
             [
                 str(t.number),
                 t.state.value,
-                fmt(t.value),
+                *([*values, "*" if t.number in front else ""] if several else [fmt(t.value)]),
+                *(
+                    ["-" if t.violation is None else "yes" if t.feasible else "no"]
+                    if constrained
+                    else []
+                ),
                 *([str(len(t.run_values) or 1), fmt(deviation, 3)] if runs else []),
                 str(analysis.steps_run(t)),
                 fmt_duration(t.duration),
@@ -136,8 +147,49 @@ def cmd_trials(args: argparse.Namespace, out: TextIO) -> int:
                 *([short(t.reason)] if notes else []),
             ]
         )
-    right = {0, 2, 3, 4, 5, 6} if runs else {0, 2, 3, 4}
+    first = 2 + len(value_headers)  # the column after the values
+    right = {0, *range(2, 2 + len(study.objectives)), first, first + 1}
+    right |= {first + 2, first + 3} if runs else set()
     print(table(headers, rows, right=right), file=out)
+    return 0
+
+
+def _padded(values: tuple[float | None, ...], count: int) -> list[float | None]:
+    return [*values, *([None] * (count - len(values)))][:count]
+
+
+def cmd_pareto(args: argparse.Namespace, out: TextIO) -> int:
+    study = study_of(args)
+    front = study.best_trials
+    names = [o.name for o in study.objectives]
+    every = study.trials
+    feasible = [
+        t for t in every if t.state is TrialState.COMPLETE and t.feasible and t.value is not None
+    ]
+    infeasible = sum(t.state is TrialState.COMPLETE and not t.feasible for t in every)
+    print(
+        f"study {study.name!r}: {direction_words(study)}; Pareto front: {len(front)} of "
+        f"{len(feasible)} feasible COMPLETE trials"
+        + (f" ({infeasible} infeasible left out)" if infeasible else ""),
+        file=out,
+    )
+    if len(names) < 2:
+        print("one objective: the front is the best trial (see `hpdeco best`)", file=out)
+    if not front:
+        return 0
+    params = analysis.param_names(front)
+    rows = [
+        [
+            str(t.number),
+            *(fmt(v) for v in _padded(t.values, len(names))),
+            *(fmt(t.params[n], 4) if n in t.params else "-" for n in params),
+        ]
+        for t in front
+    ]
+    print(
+        table(["#", *names, *params], rows, right=set(range(len(names) + 1))),
+        file=out,
+    )
     return 0
 
 
@@ -205,6 +257,16 @@ def cmd_best(args: argparse.Namespace, out: TextIO) -> int:
         f"{_where(study, best)}, {fmt_duration(best.duration)}",
         file=out,
     )
+    if len(study.objectives) > 1:
+        others = ", ".join(
+            f"{o.name} = {fmt(v)} ({o.direction})"
+            for o, v in zip(study.objectives[1:], best.values[1:], strict=False)
+        )
+        print(
+            f"  {others}; the best {study.objective} among the Pareto front of "
+            f"{len(study.best_trials)} trials (`hpdeco pareto {study.name}` lists them)",
+            file=out,
+        )
     if best.reason:
         print(f"note: {best.reason}", file=out)
     _print_runs(best, out)

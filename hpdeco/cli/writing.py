@@ -49,13 +49,19 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
             "study": study.name,
             "objective": study.objective,
             "direction": study.direction,
+            **(
+                {"objectives": [dict(name=o.name, direction=o.direction) for o in study.objectives]}
+                if len(study.objectives) > 1
+                else {}
+            ),
             "trials": analysis.to_records(study, states=states, metrics=args.metrics),
         }
         json.dump(_clean(data), buffer, indent=2, allow_nan=False, ensure_ascii=False)
         buffer.write("\n")
         count = len(data["trials"])
     else:
-        columns, rows = analysis.flat_rows(analysis.select(study, states))
+        names = [o.name for o in study.objectives]
+        columns, rows = analysis.flat_rows(analysis.select(study, states), names)
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(_clean(r) for r in rows)

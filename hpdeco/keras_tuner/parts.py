@@ -31,14 +31,16 @@ class Objective:
         return f'Objective(name="{self.name}", direction="{self.direction}")'
 
 
-def objective_of(objective: Any) -> Objective:
-    if isinstance(objective, (list, tuple)):
-        if len(objective) != 1:
-            raise ConfigError(
-                f"objective={objective!r}: hpdeco optimises one objective; pass one "
-                "(a name or kt.Objective), or combine the metrics into one in the model"
-            )
-        objective = objective[0]
+def objectives_of(objective: Any) -> list[Objective]:
+    """The objectives of ``objective=``: one, or several from a list (KerasTuner adds a
+    list's metrics into one score; hpdeco keeps them apart and finds their Pareto front)."""
+    items = list(objective) if isinstance(objective, (list, tuple)) else [objective]
+    if not items:
+        raise ConfigError("objective=[] names no objective; pass a metric name")
+    return [_one_objective(item) for item in items]
+
+
+def _one_objective(objective: Any) -> Objective:
     if objective is None:
         objective = "val_loss"
     if isinstance(objective, Objective):

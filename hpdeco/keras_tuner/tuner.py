@@ -15,7 +15,7 @@ from hpdeco.keras_tuner.parts import (
     Oracle,
     TrialParameters,
     hyperparameters_of,
-    objective_of,
+    objectives_of,
 )
 from hpdeco.records import TrialRecord
 from hpdeco.space import Fixed, HyperParameters
@@ -77,7 +77,8 @@ class Tuner:
         self.hypermodel = (
             hypermodel if isinstance(hypermodel, HyperModel) else FunctionModel(hypermodel)
         )
-        self.objective = objective_of(objective)
+        self.objectives = objectives_of(objective)
+        self.objective = self.objectives[0]
         self.max_trials = max_trials
         self.executions_per_trial = executions_per_trial
         self.seed = seed
@@ -179,8 +180,7 @@ class Tuner:
         options = self._search_options()
         os.makedirs(self.directory, exist_ok=True)
         search = hpdeco.search(
-            objective=self.objective.name,
-            direction=self.objective.direction,
+            objective=[(o.name, o.direction) for o in self.objectives],
             store=self.store,
             study=self.project_name,
             seed=self.seed,

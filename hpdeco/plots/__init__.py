@@ -29,6 +29,7 @@ from hpdeco.plots.base import COLORS as COLORS
 from hpdeco.plots.history import plot_history, plot_learning_curves
 from hpdeco.plots.parameters import ABSENT as ABSENT  # kept importable from here
 from hpdeco.plots.parameters import plot_importance, plot_parallel, plot_params
+from hpdeco.plots.pareto import plot_pareto
 
 if TYPE_CHECKING:
     from hpdeco.search import Search
@@ -41,6 +42,7 @@ FIGURES = {
     "params": plot_params,
     "parallel_coordinates": plot_parallel,
     "importance": plot_importance,
+    "pareto": plot_pareto,
 }
 
 
@@ -78,6 +80,7 @@ __all__ = [
     "IMPORTANCE_METHOD",
     "plot_history",
     "plot_importance",
+    "plot_pareto",
     "plot_learning_curves",
     "plot_parallel",
     "plot_params",

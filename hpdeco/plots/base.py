@@ -64,7 +64,13 @@ def empty(ax: Axes, text: str) -> None:
 
 
 def best_trial(study: Study, trials: Sequence[TrialRecord]) -> TrialRecord | None:
-    """The best of ``trials`` by the one ranking every reader uses (ties: lower number)."""
+    """The best of ``trials`` by the one ranking every reader uses (ties: lower number;
+    with several objectives, the first of the Pareto front, as ``search.best``)."""
+    if len(study.objectives) > 1:
+        from hpdeco.pareto import pareto_front
+
+        front = pareto_front(trials, study.directions)
+        return front[0] if front else None
     return best(trials, study.direction)
 
 
