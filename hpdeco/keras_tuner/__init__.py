@@ -27,13 +27,14 @@ _trials``
 ``executions_per_trial``   ``trial.runs(n)``: each run fits a fresh model, the
                            trial's value is the mean of the runs' values
 ``seed``                   ``seed`` (the sampler's)
-``objective``              ``objective`` and ``direction``
+``objective``              ``objective`` and ``direction`` (a list: several objectives)
 =========================  =========================================================
 
 Accepted and ignored: ``max_retries_per_trial`` (a FAIL trial is run again by the next run
 of the script instead), ``logger``, ``tuner_id``, ``max_model_size``, ``alpha``, ``beta``.
-Refused with a :class:`hpdeco.ConfigError`: several objectives, ``optimizer``/``loss``/
-``metrics`` (compile in ``build``), ``distribution_strategy``.
+Refused with a :class:`hpdeco.ConfigError`: ``optimizer``/``loss``/``metrics`` (compile in
+``build``), ``distribution_strategy``. A list ``objective`` is several objectives: KerasTuner
+sums them into one score; hpdeco keeps them apart and ranks the Pareto front first.
 """
 
 from hpdeco.keras_tuner.parts import FrozenTrial, HyperModel, HyperParameters, Objective
