@@ -81,8 +81,11 @@ class Progress:
             print(f"hpdeco: {text}", file=sys.stderr)
 
     def _postfix(self, running: int | None) -> str:
-        best = self.study.best
-        text = "best=-" if best is None else f"best={best.value:.4g} (#{best.number})"
+        if len(self.study.objectives) > 1:
+            text = f"front={len(self.study.best_trials)}"
+        else:
+            best = self.study.best
+            text = "best=-" if best is None else f"best={best.value:.4g} (#{best.number})"
         ended = [r.state for r in self.study.finished]
         text += f" pruned={ended.count(TrialState.PRUNED)} failed={ended.count(TrialState.FAIL)}"
         return text if running is None else f"{text} trial=#{running}"
@@ -92,6 +95,13 @@ class Progress:
         record = self.study.finished_record(trial.number)
         value = record.value if record is not None else trial.value
         shown = "" if value is None else f" {self.study.objective}={value:.6g}"
+        several = len(self.study.objectives) > 1
+        if several and record is not None:
+            shown = "".join(
+                f" {o.name}={v:.6g}"
+                for o, v in zip(self.study.objectives, record.values, strict=False)
+                if v is not None
+            )
         if record is not None and value is not None:
             step = record.best_step if record.best_step is not None else record.last_step
             shown += "" if step is None else f" at step {step}"
@@ -99,8 +109,12 @@ class Progress:
             shown += f" ({record.reason})"
         if record is not None and record.duration is not None:
             shown += f", {record.duration:.1f}s"
-        best = self.study.best
-        if best is not None and best.number == trial.number:
+        if record is not None and not record.feasible:
+            shown += ", infeasible"
+        if several:
+            if any(r.number == trial.number for r in self.study.best_trials):
+                shown += ", on the Pareto front"
+        elif (best := self.study.best) is not None and best.number == trial.number:
             shown += ", new best"
         return f"trial {trial.number} {trial.state.value}{shown} {dict(trial.params)}"
 

@@ -280,8 +280,8 @@ def test_pruning_compares_only_with_trials_no_better_on_known_objectives(
     assert big.trials[5].last_step == 1
 
 
-def test_several_workers_share_one_front(tmp_path: Path) -> None:
-    store = str(tmp_path / "shared.db")
+def test_several_workers_share_one_front(any_store: str) -> None:
+    store = any_store
     script = str(Path(__file__).parent / "mo_worker.py")
     workers = [subprocess.Popen([sys.executable, script, store, "24"]) for _ in range(3)]
     assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
@@ -337,3 +337,14 @@ def test_pareto_plot_is_written_for_several_objectives_only(tmp_path: Path) -> N
             trial.report(hp.Float("x", 0.0, 1.0), 1)
     written, skipped = plots.save_plots(hpdeco.load_study("one", store=store), tmp_path / "g")
     assert "one objective" in skipped["pareto"]
+
+
+def test_the_log_names_every_objective_and_the_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    size_search(str(tmp_path / "s.db"), 3, verbose=2, constraints={"size": ("<=", 3)})
+    err = capsys.readouterr().err
+    lines = [line for line in err.replace("\r", "\n").splitlines() if "COMPLETE" in line]
+    assert len(lines) == 3 and all(" score=" in line and " size=" in line for line in lines)
+    assert "on the Pareto front" in err and "infeasible" in err
+    assert "front=" in err and "best=" not in err
