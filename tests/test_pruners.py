@@ -396,9 +396,14 @@ def test_hyperband_brackets_follow_the_paper_and_are_deterministic() -> None:
     assert [cycle.count(s) for s in range(3)] == [3, 5, 9]
     assert cycle == [HyperbandPruner().bracket(n + 17, 20) for n in range(17)]
     assert max(len(list(g)) for _, g in itertools.groupby(cycle)) <= 2
-    assert pruner.rungs(2, 20) == [2, 7] and pruner.rungs(1, 20) == [7]
-    assert pruner.rungs(0, 20) == []
-    assert HyperbandPruner(min_resource=3).brackets(20) == 2
+    # rungs from min_resource up, every eta-fold, below max_resource (Li et al. 2018's ASHA
+    # brackets, as Optuna has them): bracket 0 judges once at 9 of 20 steps
+    assert pruner.rungs(2, 20) == [1, 3, 9] and pruner.rungs(1, 20) == [3, 9]
+    assert pruner.rungs(0, 20) == [9]
+    # with max_resource a power of eta bracket 0 runs every trial to the end, as in the paper
+    assert HyperbandPruner().rungs(0, 27) == [] and HyperbandPruner().rungs(3, 27) == [1, 3, 9]
+    wide = HyperbandPruner(min_resource=3)
+    assert wide.brackets(20) == 2 and wide.rungs(1, 20) == [3, 9] and wide.rungs(0, 20) == [9]
 
 
 def test_hyperband_takes_max_resource_from_the_trial_or_says_how_to_give_it(store: str) -> None:
@@ -433,6 +438,27 @@ def test_hyperband_ranks_a_trial_only_within_its_bracket(store: str) -> None:
                 assert s.study.pruner.should_prune(trial)  # 3 in the bracket: keep 1, 0.5
                 break
             trial.report(0.1, 1)
+
+
+def test_hyperband_judges_each_bracket_at_its_rungs_from_min_resource_up(store: str) -> None:
+    # max_resource=20: brackets with rungs {1, 3, 9}, {3, 9} and {9}. Every trial reports 0.9
+    # except, in each bracket, a probe at 0.5 once eight trials of that bracket are in.
+    pruner = HyperbandPruner(max_resource=20)
+    seen = {0: 0, 1: 0, 2: 0}
+    pruned_at: dict[int, int | None] = {}
+    with search(store, pruner, max_trials=200) as s:
+        for trial in s:
+            trial.max_steps = 20
+            bracket = pruner.bracket(trial.number, 20)
+            seen[bracket] += 1
+            probing = seen[bracket] == 9
+            step = play(trial, [0.5 if probing else 0.9] * 20)
+            if probing:
+                pruned_at[bracket] = step
+            if len(pruned_at) == 3:
+                break
+    # judged, and pruned, at its bracket's first rung; bracket 0 too (it used to never prune)
+    assert pruned_at == {2: 1, 1: 3, 0: 9}
 
 
 def test_hyperband_bracket_zero_never_prunes(store: str) -> None:

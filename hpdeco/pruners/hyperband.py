@@ -4,11 +4,21 @@ Optimization", 2017), run asynchronously.
 Successive halving must guess how early a configuration can be judged: judge too early and
 slow starters are lost, too late and little is saved. Hyperband hedges by running several
 brackets side by side. Bracket ``s`` (``s = 0 .. s_max``, ``s_max = floor(log_eta(R / r))``
-for ``R = max_resource`` and ``r = min_resource``) halves ``s`` times, first at
-``R / eta**s`` steps; bracket 0 never prunes. As in the paper, the brackets that start
+for ``R = max_resource`` and ``r = min_resource``) is the asynchronous successive halving
+of Li et al. 2018 ("A System for Massively Parallel Hyperparameter Tuning", whose
+asynchronous Hyperband loops over such brackets) with early-stopping rate ``s_max - s``: its
+rungs are at ``r * eta**(s_max - s + k)`` steps, ``k = 0, 1, ...``, below ``R``. Bracket
+``s_max`` judges first at ``r`` steps, bracket 0 at ``r * eta**s_max``, which is ``R``
+(never prunes) when ``R / r`` is a power of ``eta``. As in the paper, the brackets that start
 small get more trials: bracket ``s`` gets weight ``ceil((s_max + 1) / (s + 1) * eta**s)``.
-Each bracket is an asynchronous successive halving of its own: a trial is only ranked
-against trials of the same bracket.
+A trial is only ranked against trials of the same bracket.
+
+Rungs from ``r`` up rather than from ``R`` down (the paper's ``R / eta**i``): a bracket
+then halves at every rung up to ``R``, not only ``s`` times, and with ``R`` off a power of
+``eta`` bracket 0 still judges once. On the recorded digits table (``bench/pruning.py``,
+``R = 20``) the rungs from ``R`` down ({2, 7}, {7}, none) used 49 % of the epochs against
+Optuna's HyperbandPruner 32 %; these ({1, 3, 9}, {3, 9}, {9}) use 31 %, the best
+configuration found in as many orders.
 """
 
 from __future__ import annotations
@@ -47,9 +57,10 @@ class HyperbandPruner:
     read from the trial: the Keras callback sets ``trial.max_steps`` from ``fit(epochs=)``
     (in a hand-written loop, set ``trial.max_steps`` before the first report). Trials go to
     brackets by their number, through a fixed weighted cycle, so every process agrees on a
-    trial's bracket. Inside bracket ``s`` the rungs are at ``round(R / eta**i)`` steps for
-    ``i = s .. 1``; at a rung a trial goes on when it is in the top ``1/eta`` of the values
-    the trials of its bracket stored at that step (see :class:`AshaPruner` for the ranking).
+    trial's bracket. Inside bracket ``s`` the rungs are at ``min_resource * eta**(s_max - s +
+    k)`` steps below ``R`` (see the module's text); at a rung a trial goes on when it is in
+    the top ``1/eta`` of the values the trials of its bracket stored at that step (see
+    :class:`AshaPruner` for the ranking).
     """
 
     def __init__(
@@ -93,10 +104,17 @@ class HyperbandPruner:
         return cycle[number % len(cycle)]
 
     def rungs(self, bracket: int, max_resource: int) -> list[int]:
-        """The rung steps of ``bracket``, ascending."""
+        """The rung steps of ``bracket``, ascending: ``min_resource * eta**(s_max - bracket
+        + k)`` for ``k = 0, 1, ...``, below ``max_resource`` (a rung at ``max_resource``
+        would judge a trial that has already finished)."""
         eta = self.reduction_factor
-        steps = {max(1, round(max_resource / eta**i)) for i in range(bracket, 0, -1)}
-        return sorted(s for s in steps if s < max_resource)
+        s_max = self.brackets(max_resource) - 1
+        out = []
+        rung = self.min_resource * eta ** (s_max - bracket)
+        while rung < max_resource:
+            out.append(rung)
+            rung *= eta
+        return out
 
     def _max_resource(self, trial: Trial) -> int:
         if self.max_resource is not None:
