@@ -1,0 +1,530 @@
+"""Several objectives: hpdeco's multi-objective samplers against Optuna's, in one run.
+
+Three parts:
+
+1. **Hypervolume on test problems.** Each sampler runs ``--trials`` (200) trials per
+   problem for each of ``--seeds`` (20) seeds, through its library's public loop
+   (``hpdeco.search(objective=[...])`` with an in-memory store and ``trial.set_value``;
+   ``optuna.create_study(directions=[...]).optimize``). The table gives the median over
+   seeds of the hypervolume of the feasible front found after 50 and after 200 trials (the
+   first 50 trials of the same runs: no sampler here knows the budget). Problems (every
+   objective minimised, variables in [0, 1]):
+
+   - ``zdt1``, ``zdt2``: Zitzler, Deb and Thiele's two-objective problems with 8 variables
+     (convex and concave fronts); reference point (1.1, 11), which every point of the space
+     is inside (f1 <= 1, f2 <= 10), so no run scores 0; the best possible hypervolume is
+     12.1 - 1/3 (zdt1) and 12.1 - 2/3 (zdt2);
+   - ``dtlz2``: Deb, Thiele, Laumanns and Zitzler's three-objective problem with 8
+     variables (front: the unit sphere's positive octant); reference point (2.5, 2.5, 2.5),
+     the largest any objective reaches (1 + g <= 2.5); best possible 2.5^3 - pi/6.
+
+   Samplers: hpdeco ``nsga2``, ``motpe``, ``default`` (what ``hpdeco.search`` picks for
+   several objectives: :class:`hpdeco.samplers.multi.MultiObjectiveSampler`) and
+   ``random``; Optuna's ``NSGAIISampler`` and ``TPESampler`` (its multi-objective TPE),
+   each with its defaults and the run's seed.
+
+2. **Bookkeeping.** Milliseconds per trial over ``--timing-trials`` (200) trials of zdt1
+   (the objective costs microseconds, so this is the library's own cost: sampler and
+   store), both with the store in memory (the sampler's cost) and with an SQLite file (Optuna:
+   its SQLite RDB storage).
+
+3. **Keras: accuracy against parameters on digits.** Small MLPs (1-3 hidden layers of
+   8-128 units, learning rate) trained ``--epochs`` (8) epochs on scikit-learn's digits;
+   objectives ``val_accuracy`` (max) and ``params`` (min, set before fit with
+   ``trial.set_value("params", model.count_params())``), ``--keras-trials`` (30) trials
+   per run, ``--keras-seeds`` (3) seeds. hpdeco with its default pruner (``median``)
+   against hpdeco with ``pruner="none"`` (the same sampler, ``default``) and Optuna's
+   TPE (which cannot prune with several objectives). For each: the hypervolume of the
+   final front (reference: accuracy 0.5 and the largest model of the space, parameters
+   scaled by that size, so the best possible is below 0.5) and the epochs trained.
+
+Optuna is optional (``pip install optuna``); without it its columns are left out.
+
+Rerun (about 25 minutes on 2 busy cores; ``--quick`` takes about a minute)::
+
+    nice .venv/bin/python bench/multiobjective.py --out bench/results/multiobjective.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import hpdeco  # noqa: E402
+from hpdeco import hp  # noqa: E402
+from hpdeco.pareto import hypervolume  # noqa: E402
+
+# -- the test problems ---------------------------------------------------------------------------
+
+VARIABLES = 8
+
+
+def _draw(trial: Any, n: int) -> list[float]:
+    """``n`` variables in [0, 1], from hpdeco's ``hp`` (trial None) or an Optuna trial."""
+    if trial is None:
+        return [hp.Float(f"x{i}", 0.0, 1.0) for i in range(n)]
+    return [trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(n)]
+
+
+def zdt1(x: Sequence[float]) -> tuple[float, ...]:
+    g = 1.0 + 9.0 * sum(x[1:]) / (len(x) - 1)
+    return x[0], g * (1.0 - math.sqrt(x[0] / g))
+
+
+def zdt2(x: Sequence[float]) -> tuple[float, ...]:
+    g = 1.0 + 9.0 * sum(x[1:]) / (len(x) - 1)
+    return x[0], g * (1.0 - (x[0] / g) ** 2)
+
+
+def dtlz2(x: Sequence[float]) -> tuple[float, ...]:
+    g = sum((v - 0.5) ** 2 for v in x[2:])
+    a, b = x[0] * math.pi / 2, x[1] * math.pi / 2
+    r = 1.0 + g
+    return r * math.cos(a) * math.cos(b), r * math.cos(a) * math.sin(b), r * math.sin(a)
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    function: Callable[[Sequence[float]], tuple[float, ...]]
+    reference: tuple[float, ...]
+    best: float  # the best possible hypervolume
+
+    @property
+    def objectives(self) -> int:
+        return len(self.reference)
+
+
+PROBLEMS = {
+    "zdt1": Problem("zdt1", zdt1, (1.1, 11.0), 1.1 * 11.0 - 1.0 / 3.0),
+    "zdt2": Problem("zdt2", zdt2, (1.1, 11.0), 1.1 * 11.0 - 2.0 / 3.0),
+    "dtlz2": Problem("dtlz2", dtlz2, (2.5, 2.5, 2.5), 2.5**3 - math.pi / 6.0),
+}
+
+
+def front_volume(points: list[tuple[float, ...]], reference: Sequence[float]) -> float:
+    """The hypervolume of the non-dominated ones among ``points`` (all minimised)."""
+    from hpdeco.samplers._ranking import nondominated_fronts
+
+    if not points:
+        return 0.0
+    import numpy as np
+
+    fronts = nondominated_fronts(np.array(points, dtype=float))
+    return hypervolume([p for p, f in zip(points, fronts, strict=True) if f == 0], reference)
+
+
+# -- the samplers --------------------------------------------------------------------------------
+
+HPDECO = ("default", "nsga2", "motpe", "random")
+OPTUNA = ("optuna-nsga2", "optuna-tpe")
+
+
+def hpdeco_sampler(name: str, seed: int) -> Any:
+    from hpdeco.samplers.motpe import MOTPESampler
+    from hpdeco.samplers.multi import MultiObjectiveSampler
+    from hpdeco.samplers.nsga2 import NSGA2Sampler
+    from hpdeco.samplers.random import RandomSampler
+
+    makers: dict[str, Callable[..., Any]] = {
+        "default": MultiObjectiveSampler,
+        "nsga2": NSGA2Sampler,
+        "motpe": MOTPESampler,
+        "random": RandomSampler,
+    }
+    return makers[name](seed=seed)
+
+
+def optuna_sampler(name: str, seed: int) -> Any:
+    import optuna
+
+    if name == "optuna-nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def has_optuna() -> bool:
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_hpdeco(problem: Problem, sampler: str, seed: int, trials: int, store: str) -> list:
+    names = [f"f{k}" for k in range(problem.objectives)]
+    points: list[tuple[float, ...]] = []
+    with hpdeco.search(
+        objective=[(n, "min") for n in names],
+        store=store,
+        study="mo",
+        max_trials=trials,
+        sampler=hpdeco_sampler(sampler, seed),
+        verbose=0,
+    ) as search:
+        for trial in search:
+            values = problem.function(_draw(None, VARIABLES))
+            for name, value in zip(names[1:], values[1:], strict=True):
+                trial.set_value(name, value)
+            trial.value = values[0]
+            points.append(values)
+    return points
+
+
+def run_optuna(problem: Problem, sampler: str, seed: int, trials: int, storage: Any) -> list:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        directions=["minimize"] * problem.objectives,
+        sampler=optuna_sampler(sampler, seed),
+        storage=storage,
+    )
+    points: list[tuple[float, ...]] = []
+
+    def objective(trial: Any) -> tuple[float, ...]:
+        values = problem.function(_draw(trial, VARIABLES))
+        points.append(values)
+        return values
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=trials)
+    return points
+
+
+def volume_job(job: tuple[str, str, int, int, list[int]]) -> dict[str, Any]:
+    name, sampler, seed, trials, checkpoints = job
+    problem = PROBLEMS[name]
+    start = time.perf_counter()
+    if sampler.startswith("optuna"):
+        points = run_optuna(problem, sampler, seed, trials, None)
+    else:
+        points = run_hpdeco(problem, sampler, seed, trials, ":memory:")
+    seconds = time.perf_counter() - start
+    volumes = {n: front_volume(points[:n], problem.reference) for n in checkpoints}
+    return {"problem": name, "sampler": sampler, "seed": seed, "hv": volumes, "seconds": seconds}
+
+
+def timing_job(job: tuple[str, str, int, int]) -> dict[str, Any]:
+    sampler, where, seed, trials = job
+    problem = PROBLEMS["zdt1"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "study.db")
+        start = time.perf_counter()
+        if sampler.startswith("optuna"):
+            storage = f"sqlite:///{path}" if where == "sqlite" else None
+            run_optuna(problem, sampler, seed, trials, storage)
+        else:
+            run_hpdeco(problem, sampler, seed, trials, path if where == "sqlite" else ":memory:")
+        seconds = time.perf_counter() - start
+    return {
+        "sampler": sampler,
+        "store": where,
+        "seed": seed,
+        "trials": trials,
+        "ms_per_trial": 1000 * seconds / trials,
+    }
+
+
+# -- Keras: accuracy against parameters on digits ------------------------------------------------
+
+KERAS_OBJECTIVES = [("val_accuracy", "max"), ("params", "min")]
+KERAS_MODES = ("hpdeco-median", "hpdeco-none", "optuna-tpe")
+LARGEST = 64 * 128 + 128 + 2 * (128 * 128 + 128) + 128 * 10 + 10  # 3 layers of 128 units
+KERAS_REFERENCE = (-0.5, 1.0)  # accuracy 0.5, the largest model (parameters / LARGEST)
+
+
+def keras_config(trial: Any) -> dict[str, Any]:
+    """The MLP's settings, from hpdeco's ``hp`` (trial None) or an Optuna trial."""
+    if trial is None:
+        layers = hp.Int("layers", 1, 3)
+        units = [hp.Int(f"units_{i}", 8, 128, sampling="log") for i in range(layers)]
+        return {"units": units, "lr": hp.Float("lr", 1e-3, 3e-2, sampling="log")}
+    layers = trial.suggest_int("layers", 1, 3)
+    units = [trial.suggest_int(f"units_{i}", 8, 128, log=True) for i in range(layers)]
+    return {"units": units, "lr": trial.suggest_float("lr", 1e-3, 3e-2, log=True)}
+
+
+def build_mlp(config: dict[str, Any], seed: int) -> Any:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((64,))])
+    for units in config["units"]:
+        model.add(keras.layers.Dense(units, activation="relu"))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    model.compile(
+        keras.optimizers.Adam(config["lr"]),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def digits() -> tuple[Any, ...]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    order = __import__("numpy").random.default_rng(0).permutation(len(x))
+    x, y = (x[order] / 16.0).astype("float32"), y[order]
+    return x[:1200], y[:1200], x[1200:], y[1200:]
+
+
+def keras_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
+    mode, seed, trials, epochs = job
+    import keras
+
+    x, y, xv, yv = digits()
+    points: list[tuple[float, float]] = []  # (-accuracy, parameters / LARGEST), complete only
+    epochs_used = 0
+    start = time.perf_counter()
+    if mode.startswith("hpdeco"):
+        from hpdeco.samplers.multi import MultiObjectiveSampler
+
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            hpdeco.search(
+                objective=KERAS_OBJECTIVES,
+                store=os.path.join(folder, "keras.db"),
+                max_trials=trials,
+                sampler=MultiObjectiveSampler(seed=seed),
+                pruner="median" if mode == "hpdeco-median" else "none",
+                verbose=0,
+            ) as search,
+        ):
+            for trial in search:
+                model = build_mlp(keras_config(None), seed * 1000 + trial.number)
+                trial.set_value("params", model.count_params())
+                model.fit(
+                    x,
+                    y,
+                    validation_data=(xv, yv),
+                    epochs=epochs,
+                    batch_size=64,
+                    verbose=0,
+                    callbacks=trial.callbacks(),
+                )
+                keras.backend.clear_session()
+            records = search.trials
+        pruned = sum(r.state is hpdeco.TrialState.PRUNED for r in records)
+        epochs_used = sum(len(r.intermediate_values) for r in records)
+        for r in records:
+            if r.state is hpdeco.TrialState.COMPLETE:
+                points.append((-r.values[0], r.values[1] / LARGEST))
+    else:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(
+            directions=["maximize", "minimize"], sampler=optuna.samplers.TPESampler(seed=seed)
+        )
+
+        def objective(trial: Any) -> tuple[float, float]:
+            nonlocal epochs_used
+            model = build_mlp(keras_config(trial), seed * 1000 + trial.number)
+            size = model.count_params()
+            history = model.fit(
+                x, y, validation_data=(xv, yv), epochs=epochs, batch_size=64, verbose=0
+            )
+            keras.backend.clear_session()
+            epochs_used += epochs
+            accuracy = max(history.history["val_accuracy"])  # the best epoch, as hpdeco's
+            points.append((-accuracy, size / LARGEST))
+            return accuracy, size
+
+        study.optimize(objective, n_trials=trials)
+        pruned = 0
+    return {
+        "mode": mode,
+        "seed": seed,
+        "trials": trials,
+        "epochs_each": epochs,
+        "epochs_used": epochs_used,
+        "pruned": pruned,
+        "hv": front_volume(points, KERAS_REFERENCE),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def median(xs: list[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def volume_table(results: list[dict[str, Any]], checkpoints: list[int], samplers: list[str]) -> str:
+    lines = [
+        "| problem | trials | best possible | " + " | ".join(samplers) + " |",
+        "|" + "---|" * (len(samplers) + 3),
+    ]
+    for name in dict.fromkeys(r["problem"] for r in results):
+        for n in checkpoints:
+            meds = {
+                s: median(
+                    [r["hv"][n] for r in results if r["problem"] == name and r["sampler"] == s]
+                )
+                for s in samplers
+                if any(r["problem"] == name and r["sampler"] == s for r in results)
+            }
+            top = max(meds.values())
+            cells = [
+                "-"
+                if s not in meds
+                else (f"**{meds[s]:.4f}**" if meds[s] == top else f"{meds[s]:.4f}")
+                for s in samplers
+            ]
+            best = PROBLEMS[name].best
+            lines.append(f"| {name} | {n} | {best:.4f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def timing_table(timings: list[dict[str, Any]]) -> str:
+    lines = ["| sampler | store | runs | ms per trial |", "|---|---|---|---|"]
+    for sampler, where in dict.fromkeys((t["sampler"], t["store"]) for t in timings):
+        rows = [
+            t["ms_per_trial"] for t in timings if (t["sampler"], t["store"]) == (sampler, where)
+        ]
+        lines.append(f"| {sampler} | {where} | {len(rows)} | {median(rows):.2f} |")
+    return "\n".join(lines)
+
+
+def keras_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| run | seeds | median hypervolume | median epochs | epochs vs no pruning | pruned |",
+        "|---|---|---|---|---|---|",
+    ]
+    base = {r["seed"]: r["epochs_used"] for r in rows if r["mode"] == "hpdeco-none"}
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        mine = [r for r in rows if r["mode"] == mode]
+        share = [r["epochs_used"] / base[r["seed"]] for r in mine if base.get(r["seed"])]
+        lines.append(
+            f"| {mode} | {len(mine)} | {median([r['hv'] for r in mine]):.4f} | "
+            f"{median([r['epochs_used'] for r in mine]):.0f} | "
+            f"{f'{median(share):.2f}' if share else '-'} | "
+            f"{median([r['pruned'] for r in mine]):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_jobs(function: Callable[[Any], dict[str, Any]], jobs: list[Any], workers: int) -> list:
+    if workers <= 1:
+        return [function(job) for job in jobs]
+    # A fresh process per Keras job keeps TensorFlow's memory from growing across runs.
+    with ProcessPoolExecutor(workers, max_tasks_per_child=1) as pool:
+        return list(pool.map(function, jobs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run (about a minute)")
+    parser.add_argument("--parts", default="volume,timing,keras")
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--samplers", default=None)
+    parser.add_argument("--timing-trials", type=int, default=200)
+    parser.add_argument("--timing-seeds", type=int, default=3)
+    parser.add_argument("--keras-seeds", type=int, default=3)
+    parser.add_argument("--keras-trials", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--out", default=None, help="write the raw results here (JSON)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.trials, args.problems = 2, 60, "zdt1,dtlz2"
+        args.timing_trials, args.timing_seeds = 40, 1
+        args.keras_seeds, args.keras_trials, args.epochs = 1, 6, 3
+    parts = args.parts.split(",")
+    notes: list[str] = []
+    optuna_ok = has_optuna()
+    if not optuna_ok:
+        notes.append("optuna is not installed: its columns are left out (pip install optuna)")
+    samplers = args.samplers.split(",") if args.samplers else [*HPDECO, *OPTUNA]
+    samplers = [s for s in samplers if optuna_ok or not s.startswith("optuna")]
+    checkpoints = sorted({min(50, args.trials), args.trials})
+    report: dict[str, Any] = {"meta": {}, "volume": [], "timing": [], "keras": []}
+    started = time.perf_counter()
+    if "volume" in parts:
+        jobs = [
+            (p, s, seed, args.trials, checkpoints)
+            for p in args.problems.split(",")
+            for s in samplers
+            for seed in range(args.seeds)
+        ]
+        jobs.sort(key=lambda j: j[1] != "optuna-tpe")  # the slowest first
+        report["volume"] = run_jobs(volume_job, jobs, args.workers)
+        print(f"Median hypervolume over {args.seeds} seeds (higher is better; best in bold)\n")
+        print(volume_table(report["volume"], checkpoints, samplers))
+    if "timing" in parts:
+        # One at a time, after a warm-up, so that imports and other jobs do not count.
+        timed = [s for s in samplers if s != "default"]
+        for s in timed:
+            timing_job((s, "memory", 0, 5))
+        report["timing"] = [
+            timing_job((s, where, seed, args.timing_trials))
+            for where in ("memory", "sqlite")
+            for s in timed
+            for seed in range(args.timing_seeds)
+        ]
+        print(f"\nMilliseconds per trial over {args.timing_trials} trials of zdt1\n")
+        print(timing_table(report["timing"]))
+    if "keras" in parts:
+        modes = [m for m in KERAS_MODES if optuna_ok or not m.startswith("optuna")]
+        jobs = [
+            (m, seed, args.keras_trials, args.epochs)
+            for seed in range(args.keras_seeds)
+            for m in modes
+        ]
+        report["keras"] = run_jobs(keras_job, jobs, args.workers)
+        print(
+            f"\nKeras on digits: {args.keras_trials} trials of up to {args.epochs} epochs, "
+            "val_accuracy (max) against params (min)\n"
+        )
+        print(keras_table(report["keras"]))
+    for note in notes:
+        print("note:", note)
+    elapsed = time.perf_counter() - started
+    print(f"\ntotal {elapsed:.0f} s")
+    if args.out:
+        import provenance
+
+        report["meta"] = {
+            **provenance.record("numpy", "scipy", "optuna", "tensorflow", "keras"),
+            "args": vars(args),
+            "notes": notes,
+            "seconds": elapsed,
+            "references": {n: list(p.reference) for n, p in PROBLEMS.items()},
+            "best_possible": {n: p.best for n, p in PROBLEMS.items()},
+        }
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1))
+        print(f"raw results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
