@@ -132,7 +132,7 @@ def test_pages_and_api_answer_with_strict_json_and_a_script_only_policy(
     assert [t["number"] for t in data["trials"]] == list(range(6))
     states = {t["number"]: t["state"] for t in data["trials"]}
     assert (states[2], states[4]) == ("FAIL", "PRUNED")
-    assert data["trials"][4]["curves"]["val_accuracy"][-1][0] == 2  # stopped at epoch 2
+    assert data["trials"][4]["curves"]["val_accuracy"][0] == [1, 2]  # stopped at epoch 2
     cursor = data["cursor"]
     _, _, again = get(f"{base}/api/study/1?number={cursor['number']}&seq={cursor['seq']}")
     assert json.loads(again)["trials"] == []
@@ -151,7 +151,7 @@ def test_a_nan_value_goes_out_as_null(serve: Callable[..., str], store: str) -> 
             trial.report({"loss": 0.5, "other": float("nan")}, 1)
     _, _, body = get(serve(store) + "/api/study/1")
     assert b"NaN" not in body
-    assert json.loads(body)["trials"][0]["curves"]["other"] == [[1, None]]
+    assert json.loads(body)["trials"][0]["curves"]["other"] == [[1], [None]]
 
 
 def test_hostile_names_go_out_as_data_and_the_page_shell_escapes_the_store(

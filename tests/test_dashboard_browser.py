@@ -48,6 +48,26 @@ def dashboard() -> Iterator[Callable[[str], str]]:
         stop(proc)
 
 
+def drawn_trials(browser: Chromium, selector: str) -> list[int]:
+    """The trial numbers drawn by the paths ``selector`` finds (each names its trials in
+    data-trials), sorted, with repeats."""
+    found = browser.evaluate(
+        f"[...document.querySelectorAll('{selector}')]"
+        ".flatMap(p => p.dataset.trials.split(' ').filter(Boolean).map(Number))"
+    )
+    return sorted(found)
+
+
+def subpaths(browser: Chromium, selector: str) -> int:
+    """How many separate lines (``M`` commands) the paths ``selector`` finds draw."""
+    return int(
+        browser.evaluate(
+            f"[...document.querySelectorAll('{selector}')]"
+            ".reduce((n, p) => n + (p.getAttribute('d').match(/M/g) || []).length, 0)"
+        )
+    )
+
+
 def test_the_studies_list_renders(
     browser: Chromium, dashboard: Callable[[str], str], store: str
 ) -> None:
@@ -69,15 +89,24 @@ def test_a_study_draws_its_charts_and_marks_pruned_trials(
     browser.goto(dashboard(store) + "study/1")
     browser.wait_for(READY)
     browser.wait_for("!!document.querySelector('#importance svg, #importance p')")
-    counts = browser.evaluate(
-        "({curves: document.querySelectorAll('#curves path.curve').length,"
-        " stops: document.querySelectorAll('#curves path.stop').length,"
-        " points: document.querySelectorAll('#history circle').length,"
-        " best: document.querySelectorAll('#history path.best-line').length,"
-        " lines: document.querySelectorAll('#parallel path.pc-line').length,"
-        " rows: document.querySelectorAll('#trials tbody tr').length})"
-    )
-    assert counts == {"curves": 9, "stops": 2, "points": 9, "best": 1, "lines": 7, "rows": 10}
+    drawn = {
+        name: drawn_trials(browser, selector)
+        for name, selector in (
+            ("curves", "#curves path.curve"),
+            ("stops", "#curves path.stop"),
+            ("points", "#history path.point"),
+            ("lines", "#parallel path.pc-line"),
+        )
+    }
+    assert drawn == {
+        "curves": [0, 1, 3, 4, 5, 6, 7, 8, 9],  # trial 2 failed before its first epoch
+        "stops": [4, 6],
+        "points": [0, 1, 3, 4, 5, 6, 7, 8, 9],
+        "lines": [0, 1, 3, 5, 7, 8, 9],  # the COMPLETE ones
+    }
+    assert subpaths(browser, "#curves path.curve") == 9  # one line each
+    assert browser.evaluate("document.querySelectorAll('#history path.best-line').length") == 1
+    assert browser.evaluate("document.querySelectorAll('#trials tbody tr').length") == 10
     # the table sorts and filters
     browser.evaluate("document.querySelector('#trials th[data-key=\"value\"]').click()")
     browser.evaluate(
@@ -146,10 +175,11 @@ def test_runs_are_drawn_apart_and_the_trial_page_shows_every_run(
     browser.goto(base + "study/1")
     browser.wait_for(READY)
     dashes = browser.evaluate(
-        "[...document.querySelectorAll('#curves path.curve')]"
-        ".map(p => p.dataset.run + ':' + (p.getAttribute('stroke-dasharray') || 'solid'))"
+        "[...document.querySelectorAll('#curves path.curve')].map(p => p.dataset.run + ':'"
+        " + (p.getAttribute('stroke-dasharray') || 'solid') + ':' + p.dataset.trials)"
     )
-    assert sorted(set(dashes)) == ["0:solid", "1:6 3", "2:2 3"] and len(dashes) == 6
+    assert sorted(dashes) == ["0:solid:0 1", "1:6 3:0 1", "2:2 3:0 1"]  # a path per run
+    assert subpaths(browser, "#curves path.curve") == 6
     browser.goto(base + "study/1/trial/1")
     browser.wait_for(READY)
     headings = browser.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)")

@@ -15,7 +15,7 @@ from hpdeco.pareto import pareto_front
 from hpdeco.records import TrialRecord
 from hpdeco.space import param_from_dict
 from hpdeco.store import StudyRow, redact
-from hpdeco.store.changes import Changes, complete_params
+from hpdeco.store.changes import Listed, Listing, complete_params
 from hpdeco.store.sql import SQLStore
 from hpdeco.study import Study
 
@@ -28,8 +28,10 @@ def number(value: Any) -> Any:
 
 
 def curve(points: Mapping[int, float]) -> list[list[Any]]:
-    """``{step: value}`` as ``[[step, value], ...]`` by step (compact, ordered)."""
-    return [[step, number(points[step])] for step in sorted(points)]
+    """``{step: value}`` as ``[[step, ...], [value, ...]]`` by step: two flat arrays, as the
+    study's listing sends them (see :func:`listing_json`)."""
+    steps = sorted(points)
+    return [steps, [number(points[step]) for step in steps]]
 
 
 def curves(metrics: Mapping[str, Mapping[int, float]]) -> dict[str, list[list[Any]]]:
@@ -37,7 +39,7 @@ def curves(metrics: Mapping[str, Mapping[int, float]]) -> dict[str, list[list[An
 
 
 def trial_json(record: TrialRecord) -> dict[str, Any]:
-    """A trial as the study page draws it (no traceback: the trial page has it)."""
+    """A trial in full, as the trial page shows it (with every value as stored)."""
     out: dict[str, Any] = {
         "number": record.number,
         "state": record.state.value,
@@ -80,12 +82,45 @@ def study_json(row: StudyRow, store: SQLStore) -> dict[str, Any]:
     }
 
 
-def changes_json(row: StudyRow, store: SQLStore, changes: Changes) -> dict[str, Any]:
-    return {
-        "study": study_json(row, store),
-        "trials": [trial_json(r) for r in changes.trials],
-        "cursor": {"number": changes.cursor.number, "seq": changes.cursor.seq},
+def listed_text(trial: Listed) -> str:
+    """One trial of the study's listing as JSON text: its fields as :func:`trial_json`
+    writes them (no traceback), its curves as the store wrote their text, spliced in
+    unparsed (values to 6 significant digits)."""
+    head: dict[str, Any] = {
+        "number": trial.number,
+        "state": trial.state,
+        "value": number(trial.value),
+        "params": {k: number(v) for k, v in trial.params.items()},
+        "last_step": trial.last_step,
+        "reason": trial.reason,
+        "started_at": trial.started_at,
+        "finished_at": trial.finished_at,
     }
+    if trial.values:
+        head["values"] = [number(v) for v in trial.values]
+    if trial.violation is not None:
+        head["violation"] = number(trial.violation)
+    if trial.runs:
+        head["run_values"] = {str(k): number(v) for k, v in sorted(trial.run_values.items())}
+    parts = [text(head)[:-1], ',"curves":', _texts(trial.curves)]
+    if trial.runs:
+        runs = ",".join(f'"{run}":{_texts(c)}' for run, c in trial.runs.items())
+        parts.append(f',"runs":{{{runs}}}')
+    parts.append("}")
+    return "".join(parts)
+
+
+def _texts(curves: Mapping[str, str]) -> str:
+    return "{" + ",".join(f"{text(name)}:{value}" for name, value in curves.items()) + "}"
+
+
+def listing_json(row: StudyRow, store: SQLStore, listing: Listing) -> bytes:
+    """``{"study", "trials", "cursor"}``: the trials new, running or finished since a cursor
+    (every trial on a first load: 2,000 trials x 20 epochs are about 1 MB)."""
+    trials = ",".join(listed_text(t) for t in listing.trials)
+    cursor = text({"number": listing.cursor.number, "seq": listing.cursor.seq})
+    study = text(study_json(row, store))
+    return f'{{"study":{study},"trials":[{trials}],"cursor":{cursor}}}'.encode()
 
 
 class _Given(Study):
@@ -137,14 +172,19 @@ def trial_page_json(row: StudyRow, store: SQLStore, record: TrialRecord) -> dict
     }
 
 
-def dumps(data: Any) -> bytes:
+def text(data: Any) -> str:
     """Strict JSON (``allow_nan=False`` fails loudly on a NaN that slipped through)."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def dumps(data: Any) -> bytes:
+    return text(data).encode()
 
 
 __all__ = [
-    "changes_json",
     "dumps",
+    "listed_text",
+    "listing_json",
     "analysis_json",
     "study_json",
     "trial_json",

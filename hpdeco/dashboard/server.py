@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from hpdeco.dashboard import data
 from hpdeco.errors import HpdecoError, StudyNotFound
 from hpdeco.store import StudyRow, open_store, redact
-from hpdeco.store.changes import Cursor, changed_trials, trial_record
+from hpdeco.store.changes import Cursor, changed_listing, trial_record
 from hpdeco.store.sql import SQLStore
 
 # Nothing but this server's own files may run or load: a name that slipped past escaping
@@ -203,8 +203,9 @@ class Handler(BaseHTTPRequestHandler):
         since = Cursor(_int(query, "number", -1), _int(query, "seq", 0))
         with self.server.opened() as store:
             row = _study(store, study)
-            changes = changed_trials(store, row.id, row.objective, since)
-            self._json(data.changes_json(row, store, changes))
+            listing = changed_listing(store, row.id, since)
+            body = data.listing_json(row, store, listing)
+        self._send(HTTPStatus.OK, body, "application/json")
 
     def api_analysis(self, study: int, *, query: Any) -> None:
         with self.server.opened() as store:

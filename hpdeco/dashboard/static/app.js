@@ -65,6 +65,11 @@
     return data;
   }
 
+  // Resolves once the browser has drawn what the page holds now (after the next frame).
+  function painted() {
+    return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  }
+
   // Poll ``step`` every POLL_MS, after each answer (never two requests at once).
   function live(step) {
     let failures = 0;
@@ -98,6 +103,16 @@
     for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
     return out;
   }
+  function lowest(values) {
+    let lo = Infinity;
+    for (const v of values) if (v < lo) lo = v;
+    return lo;
+  }
+  function highest(values) {
+    let hi = -Infinity;
+    for (const v of values) if (v > hi) hi = v;
+    return hi;
+  }
   function extent(values) {
     let lo = Infinity, hi = -Infinity;
     for (const v of values) {
@@ -110,7 +125,7 @@
     const pad = (hi - lo) * 0.04;
     return [lo - pad, hi + pad];
   }
-  // An SVG chart with axes: returns {svg, plot, x, y} where x and y map data to pixels.
+  // An SVG chart with axes: returns {svg, plot, x, y, W, H, m} where x and y map data to pixels.
   function frame(opts) {
     const W = opts.width || 560, H = opts.height || 300;
     const m = { l: 58, r: 14, t: 10, b: 38 };
@@ -135,20 +150,87 @@
         transform: `rotate(-90 12 ${(m.t + H - m.b) / 2})`, text: opts.yLabel }));
     const plot = sv("g", { class: "plot" });
     svg.append(axes, plot);
-    return { svg, plot, x, y };
+    return { svg, plot, x, y, W, H, m };
   }
-  function pathOf(points, x, y) {
-    let d = "", pen = false;
-    for (const [s, v] of points) {
-      if (v === null) { pen = false; continue; }
-      d += (pen ? "L" : "M") + x(s).toFixed(1) + " " + y(v).toFixed(1);
+  const px = (v) => (Math.round(v * 10) / 10).toString(); // one decimal, no trailing zeros
+  // A polyline through pixel points; NaN (a missing or non-finite value) lifts the pen.
+  function lineD(xs, ys) {
+    const parts = [];
+    let pen = false;
+    for (let i = 0; i < xs.length; i++) {
+      if (!isFinite(ys[i])) { pen = false; continue; }
+      parts.push((pen ? "L" : "M") + px(xs[i]) + " " + px(ys[i]));
       pen = true;
     }
-    return d;
+    return parts.join("");
   }
-  function cross(cx, cy, r, color, title) {
-    return sv("path", { d: `M${cx - r} ${cy - r}L${cx + r} ${cy + r}M${cx - r} ${cy + r}L${cx + r} ${cy - r}`,
-      stroke: color, "stroke-width": 2, class: "stop" }, sv("title", { text: title }));
+  const dotD = (cx, cy, r) => `M${px(cx - r)} ${px(cy)}a${r} ${r} 0 1 0 ${2 * r} 0a${r} ${r} 0 1 0 ${-2 * r} 0`;
+  const crossD = (cx, cy, r) => `M${px(cx - r)} ${px(cy - r)}l${2 * r} ${2 * r}m0 ${-2 * r}l${-2 * r} ${2 * r}`;
+
+  // Many marks share one <path> per style (one per state, run or colour band), named by
+  // their trial numbers in data-trials: a chart of 2,000 trials is a handful of elements,
+  // not thousands (laying out tens of thousands of nodes was most of a big study's load).
+  function groups() {
+    const byKey = new Map();
+    return {
+      add(key, attrs, d, number) {
+        let g = byKey.get(key);
+        if (!g) byKey.set(key, (g = { attrs, d: [], trials: [] }));
+        g.d.push(d);
+        g.trials.push(number);
+      },
+      paths(order) {
+        const keys = [...byKey.keys()].sort((a, b) => (order ? order(a) - order(b) : 0));
+        return keys.map((k) => {
+          const g = byKey.get(k);
+          return sv("path", { ...g.attrs, d: g.d.join(""), "data-trials": g.trials.join(" ") });
+        });
+      },
+    };
+  }
+
+  // Pointing at a chart names the nearest mark (a trial's line or point) and a click opens
+  // that trial: the marks share paths, so which one is under the pointer is computed here.
+  // ``items``: [{xs, ys (pixels), d, color, text, href}].
+  function pointable(f, items) {
+    const glow = sv("path", { class: "hover", fill: "none", "stroke-width": 2.5 });
+    const [lx, ly] = f.labelAt || [f.W - f.m.r - 4, f.m.t + 12];
+    const label = sv("text", { class: "hover-label", x: lx, y: ly, "text-anchor": "end" });
+    f.svg.append(glow, label);
+    let pending = 0, at = null;
+    function nearest(p) {
+      let best = null, bestD = 100; // squared pixels: within 10 px
+      for (const it of items) {
+        const { xs, ys } = it;
+        for (let i = 0; i < xs.length; i++) {
+          if (!isFinite(ys[i])) continue;
+          let qx = xs[i], qy = ys[i];
+          const j = i + 1;
+          if (j < xs.length && isFinite(ys[j])) { // the nearest point of segment i..j
+            const dx = xs[j] - qx, dy = ys[j] - qy, len = dx * dx + dy * dy;
+            const k = len ? Math.max(0, Math.min(1, ((p.x - qx) * dx + (p.y - qy) * dy) / len)) : 0;
+            qx += k * dx; qy += k * dy;
+          }
+          const dist = (p.x - qx) ** 2 + (p.y - qy) ** 2;
+          if (dist < bestD) { bestD = dist; best = it; }
+        }
+      }
+      return best;
+    }
+    function show(it) {
+      at = it;
+      glow.setAttribute("d", it ? it.d : "");
+      glow.setAttribute("stroke", it ? it.color : "none");
+      label.textContent = it ? it.text : "";
+      f.svg.classList.toggle("pointing", !!(it && it.href));
+    }
+    f.svg.addEventListener("pointermove", (ev) => {
+      const p = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(f.svg.getScreenCTM().inverse());
+      cancelAnimationFrame(pending);
+      pending = requestAnimationFrame(() => show(nearest(p)));
+    });
+    f.svg.addEventListener("pointerleave", () => { cancelAnimationFrame(pending); show(null); });
+    f.svg.addEventListener("click", () => { if (at && at.href) location.href = at.href; });
   }
   function card(title, ...kids) {
     return el("section", { class: "card" }, el("h2", { text: title }), ...kids);
@@ -183,10 +265,13 @@
   }
 
   // -- the study page ------------------------------------------------------------------------
+  const TABLE_ROWS = 200; // rows put in the table at a time; scrolling near its end adds more
+  const STATE_ORDER = (key) => STATES.indexOf(key.split(" ")[0]); // drawn COMPLETE first, RUNNING last
+
   function studyPage(id) {
     const trials = new Map(); // number -> trial, as last sent
     let study = null, cursor = { number: -1, seq: 0 }, importance = null, importanceAt = -1;
-    let metric = null, sortKey = "number", sortDir = 1;
+    let metric = null, sortKey = "number", sortDir = 1, tableLimit = TABLE_ROWS;
     const title = el("h1", { text: "Study" });
     const summary = el("p", { class: "summary" });
     const history = el("div", { class: "chart-box", id: "history" });
@@ -196,10 +281,10 @@
     const parallel = el("div", { class: "chart-box", id: "parallel" });
     const pareto = el("section", { class: "card", id: "pareto-card", hidden: true });
     const filter = el("input", { id: "filter", type: "search", placeholder: "filter: text in any column",
-      oninput: () => drawTable() });
-    const stateFilter = el("select", { id: "state-filter", onchange: () => drawTable() },
+      oninput: () => drawTable(true) });
+    const stateFilter = el("select", { id: "state-filter", onchange: () => drawTable(true) },
       el("option", { value: "", text: "every state" }), STATES.map((s) => el("option", { value: s, text: s })));
-    const table = el("div", { id: "trials" });
+    const table = el("div", { id: "trials", onscroll: () => moreRows() });
     main.replaceChildren(title, summary,
       el("div", { class: "cards" },
         card("History (best so far)", history),
@@ -213,11 +298,13 @@
     function legendItems() {
       return [STATES.slice(0, 4).map((s) => el("span", { class: "key" },
         el("span", { class: "swatch", "data-state": s }), s.toLowerCase())),
-      el("span", { class: "key" }, "× where a pruned trial was stopped; dashes: runs / folds 1, 2, …")];
+      el("span", { class: "key" }, "× where a pruned trial was stopped; dashes: runs / folds 1, 2, …"),
+      el("span", { class: "key" }, "point at a line to name its trial, click to open it")];
     }
 
     const better = (a, b) => (study.direction === "max" ? a > b : a < b);
     const sorted = () => [...trials.values()].sort((a, b) => a.number - b.number);
+    const trialHref = (t) => `/study/${Number(study.id)}/trial/${Number(t.number)}`;
 
     function drawSummary() {
       const all = sorted();
@@ -227,33 +314,35 @@
       for (const t of all) if (t.state === "COMPLETE" && t.value !== null && (!best || better(t.value, best.value))) best = t;
       document.title = study.name + " · hpdeco";
       title.textContent = study.name;
-      put(summary, {}, []).replaceChildren();
+      summary.replaceChildren();
       put(summary, {}, [
         el("span", { text: study.objectives.map((o) => `${o[0]} (${o[1]})`).join(", ") }), " · ",
         el("span", { text: `${all.length} trials` }), " ",
         STATES.filter((s) => counts[s]).map((s) => el("span", { class: "badge", "data-state": s, text: `${s} ${counts[s]}` })),
-        " · best: ", best ? el("a", { href: `/study/${Number(study.id)}/trial/${Number(best.number)}`,
-          text: `${fmt(best.value, 6)} (trial ${best.number})` }) : "none yet"]);
+        " · best: ", best ? el("a", { href: trialHref(best), text: `${fmt(best.value, 6)} (trial ${best.number})` }) : "none yet"]);
     }
 
     function drawHistory() {
-      const all = sorted().filter((t) => t.value !== null && (t.state === "COMPLETE" || t.state === "PRUNED"));
-      if (!all.length) { history.replaceChildren(el("p", { class: "empty", text: "No finished trial with a value yet." })); return; }
-      const numbers = sorted().map((t) => t.number);
-      const f = frame({ x: [Math.min(...numbers, 0), Math.max(...numbers, 1)], y: extent(all.map((t) => t.value)),
-        xLabel: "trial", yLabel: study.objective, label: "optimisation history" });
+      const all = sorted();
+      const done = all.filter((t) => t.value !== null && (t.state === "COMPLETE" || t.state === "PRUNED"));
+      if (!done.length) { history.replaceChildren(el("p", { class: "empty", text: "No finished trial with a value yet." })); return; }
+      const f = frame({ x: [Math.min(0, all[0].number), Math.max(1, all[all.length - 1].number)],
+        y: extent(done.map((t) => t.value)), xLabel: "trial", yLabel: study.objective, label: "optimisation history" });
+      const dots = groups(), items = [];
       let best = null, d = "";
-      for (const t of all) {
-        const c = STATE_COLOR[t.state];
-        const tip = sv("title", { text: `trial ${t.number} ${t.state}: ${fmt(t.value, 6)}` });
-        f.plot.append(sv("circle", { cx: f.x(t.number), cy: f.y(t.value), r: 3.2, class: "point",
-          fill: t.state === "COMPLETE" ? c : "none", stroke: c, "data-state": t.state }, tip));
+      for (const t of done) {
+        const c = STATE_COLOR[t.state], cx = f.x(t.number), cy = f.y(t.value), dot = dotD(cx, cy, 3.2);
+        dots.add(t.state, { class: "point", fill: t.state === "COMPLETE" ? c : "none", stroke: c, "data-state": t.state },
+          dot, t.number);
+        items.push({ xs: [cx], ys: [cy], d: dot, color: c, href: trialHref(t),
+          text: `trial ${t.number} ${t.state}: ${fmt(t.value, 6)}` });
         if (t.state !== "COMPLETE") continue;
         if (best === null || better(t.value, best)) best = t.value;
-        const px = f.x(t.number).toFixed(1), py = f.y(best).toFixed(1);
-        d += d ? `H${px}V${py}` : `M${px} ${py}`;
+        d += d ? `H${px(cx)}V${px(f.y(best))}` : `M${px(cx)} ${px(f.y(best))}`;
       }
+      f.plot.append(...dots.paths(STATE_ORDER));
       if (d) f.plot.append(sv("path", { d, class: "best-line", fill: "none", stroke: "#222", "stroke-width": 1.5 }));
+      pointable(f, items);
       history.replaceChildren(f.svg);
     }
 
@@ -263,6 +352,8 @@
       return [...names].sort((a, b) => (a === study.objective ? -1 : b === study.objective ? 1 : a < b ? -1 : 1));
     }
 
+    // Every trial's curve of the chosen metric (each run's, for a trial of several runs), one
+    // path per state and run; a × where a pruned trial was stopped.
     function drawCurves() {
       const names = metricsKnown();
       if (!names.length) { curves.replaceChildren(el("p", { class: "empty", text: "No epoch reported yet." })); return; }
@@ -271,34 +362,43 @@
         metricPick.replaceChildren(...names.map((n) => el("option", { value: n, text: n })));
       }
       metricPick.value = metric;
-      const lines = []; // [trial, run, points]
+      const lines = []; // [trial, run, [steps, values]]
       for (const t of sorted()) {
         if (t.runs) {
           for (const run of Object.keys(t.runs)) if (t.runs[run][metric]) lines.push([t, Number(run), t.runs[run][metric]]);
         } else if (t.curves[metric]) lines.push([t, 0, t.curves[metric]]);
       }
-      const steps = [], values = [];
-      for (const [, , pts] of lines) for (const [s, v] of pts) { steps.push(s); values.push(v); }
-      const f = frame({ x: [Math.min(...steps, 0), Math.max(...steps, 1)], y: extent(values), xLabel: "epoch",
-        yLabel: metric, label: "learning curves" });
-      for (const [t, run, pts] of lines) {
+      let s0 = 0, s1 = 1;
+      const values = [];
+      for (const [, , [steps, vals]] of lines) {
+        for (const s of steps) { if (s < s0) s0 = s; if (s > s1) s1 = s; }
+        for (const v of vals) values.push(v);
+      }
+      const f = frame({ x: [s0, s1], y: extent(values), xLabel: "epoch", yLabel: metric, label: "learning curves" });
+      const paths = groups(), stops = groups(), items = [];
+      for (const [t, run, [steps, vals]] of lines) {
         const c = STATE_COLOR[t.state];
-        const dash = t.runs ? DASHES[run % DASHES.length] : null;
-        const what = `trial ${t.number} ${t.state}` + (t.runs ? `, run ${run}` : "");
-        f.plot.append(sv("path", { d: pathOf(pts, f.x, f.y), fill: "none", stroke: c, "stroke-width": 1.2,
-          "stroke-dasharray": dash, class: "curve", "data-state": t.state, "data-trial": t.number, "data-run": run },
-          sv("title", { text: what })));
-        const last = pts.filter((p) => p[1] !== null).pop();
-        if (t.state === "PRUNED" && last) {
-          f.plot.append(cross(f.x(last[0]), f.y(last[1]), 4, c, `trial ${t.number} pruned at epoch ${last[0]}`));
+        const xs = steps.map(f.x), ys = vals.map((v) => (v === null ? NaN : f.y(v)));
+        const d = lineD(xs, ys);
+        paths.add(`${t.state} ${run}`, { fill: "none", stroke: c, "stroke-width": 1.2, class: "curve",
+          "stroke-dasharray": DASHES[run % DASHES.length], "data-state": t.state, "data-run": run }, d, t.number);
+        items.push({ xs, ys, d, color: c, href: trialHref(t),
+          text: `trial ${t.number} ${t.state}` + (t.runs ? `, run ${run}` : "") });
+        let last = vals.length - 1;
+        while (last >= 0 && vals[last] === null) last -= 1;
+        if (t.state === "PRUNED" && last >= 0 && run === 0) {
+          stops.add("stop", { fill: "none", stroke: c, "stroke-width": 2, class: "stop" },
+            crossD(xs[last], ys[last], 4), t.number);
         }
       }
+      f.plot.append(...paths.paths(STATE_ORDER), ...stops.paths());
+      pointable(f, items);
       curves.replaceChildren(f.svg);
     }
 
+    // Importance and the Pareto front read every COMPLETE trial: asked again only when
+    // that count changed.
     async function loadImportance(complete) {
-      // Importance and the Pareto front read every COMPLETE trial: asked again only when
-      // that count changed.
       if (complete === importanceAt) return;
       importanceAt = complete;
       importance = await getJSON(`/api/study/${Number(id)}/analysis`);
@@ -328,11 +428,15 @@
         text: `from ${importance.complete} COMPLETE trials; 0 = no visible effect, 1 = explains every difference` }));
     }
 
+    // One line per COMPLETE trial, coloured from worst to best in BANDS shades (one path each,
+    // the best drawn last, on top).
+    const BANDS = 16;
     function drawParallel() {
       const done = sorted().filter((t) => t.state === "COMPLETE" && t.value !== null);
       if (done.length < 2) { parallel.replaceChildren(el("p", { class: "empty", text: "Needs 2 COMPLETE trials." })); return; }
-      let names = [];
-      for (const t of done) for (const n of Object.keys(t.params)) if (!names.includes(n)) names.push(n);
+      const seen = new Set();
+      for (const t of done) for (const n of Object.keys(t.params)) seen.add(n);
+      const names = [...seen];
       if (importance && importance.importance) {
         const rank = Object.keys(importance.importance);
         names.sort((a, b) => (rank.indexOf(a) + 1 || 1e9) - (rank.indexOf(b) + 1 || 1e9));
@@ -346,44 +450,49 @@
         if (numeric) {
           const k = (v) => (log ? Math.log(v) : v);
           const [lo, hi] = extent(vals.map(k));
-          return { name, pos: (v) => (k(v) - lo) / (hi - lo || 1), ticks: [Math.min(...vals), Math.max(...vals)] };
+          return { name, pos: (v) => (k(v) - lo) / (hi - lo || 1), ticks: [lowest(vals), highest(vals)] };
         }
         const cats = [...new Set(vals.map(String))].sort();
-        return { name, pos: (v) => (cats.indexOf(String(v)) + 0.5) / cats.length, ticks: cats };
+        const index = new Map(cats.map((c, i) => [c, i]));
+        return { name, pos: (v) => (index.get(String(v)) + 0.5) / cats.length, ticks: cats };
       });
       const [vlo, vhi] = extent(done.map((t) => t.value));
       axes.push({ name: study.objective, pos: (v) => (v - vlo) / (vhi - vlo || 1), ticks: [vlo, vhi], value: true });
       const gap = (W - left - right) / Math.max(1, axes.length - 1);
       const ax = (i) => left + i * gap;
       const py = (p) => H - bottom - p * (H - top - bottom);
-      const svg = sv("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "parallel coordinates" });
-      const lines = sv("g", { class: "plot" });
+      const f = { svg: sv("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "parallel coordinates" }),
+        labelAt: [W - 4, H - 4] };
+      const bands = groups(), items = [];
       for (const t of done) {
-        let d = "", pen = false;
+        const xs = [], ys = [];
         axes.forEach((a, i) => {
           const v = a.value ? t.value : t.params[a.name];
-          if (v === undefined || v === null) { pen = false; return; }
-          d += (pen ? "L" : "M") + ax(i).toFixed(1) + " " + py(a.pos(v)).toFixed(1);
-          pen = true;
+          xs.push(ax(i));
+          ys.push(v === undefined || v === null ? NaN : py(a.pos(v)));
         });
         let q = (t.value - vlo) / (vhi - vlo || 1);
         if (study.direction === "min") q = 1 - q;
-        const color = `hsl(${Math.round(30 + q * 190)}, 70%, ${Math.round(62 - q * 22)}%)`;
-        lines.append(sv("path", { d, fill: "none", stroke: color, "stroke-width": 1, opacity: 0.75, class: "pc-line" },
-          sv("title", { text: `trial ${t.number}: ${fmt(t.value, 6)}` })));
+        const band = Math.min(BANDS - 1, Math.floor(q * BANDS));
+        const mid = (band + 0.5) / BANDS;
+        const color = `hsl(${Math.round(30 + mid * 190)}, 70%, ${Math.round(62 - mid * 22)}%)`;
+        const d = lineD(xs, ys);
+        bands.add(String(band), { fill: "none", stroke: color, "stroke-width": 1, opacity: 0.75, class: "pc-line" }, d, t.number);
+        items.push({ xs, ys, d, color, href: trialHref(t), text: `trial ${t.number}: ${fmt(t.value, 6)}` });
       }
-      svg.append(lines);
+      f.svg.append(sv("g", { class: "plot" }, bands.paths((k) => Number(k))));
       axes.forEach((a, i) => {
-        svg.append(sv("line", { x1: ax(i), x2: ax(i), y1: top, y2: H - bottom, class: "axis-line" }),
+        f.svg.append(sv("line", { x1: ax(i), x2: ax(i), y1: top, y2: H - bottom, class: "axis-line" }),
           sv("text", { x: ax(i), y: 14, "text-anchor": "middle", class: "param", text: a.name }));
         if (typeof a.ticks[0] === "string") {
-          a.ticks.forEach((c) => svg.append(sv("text", { x: ax(i) + 4, y: py(a.pos(c)) + 4, class: "tick", text: c })));
+          a.ticks.forEach((c) => f.svg.append(sv("text", { x: ax(i) + 4, y: py(a.pos(c)) + 4, class: "tick", text: c })));
         } else {
-          svg.append(sv("text", { x: ax(i) + 4, y: H - bottom + 14, class: "tick", text: fmt(a.ticks[0], 3) }),
+          f.svg.append(sv("text", { x: ax(i) + 4, y: H - bottom + 14, class: "tick", text: fmt(a.ticks[0], 3) }),
             sv("text", { x: ax(i) + 4, y: top - 4, class: "tick", text: fmt(a.ticks[1], 3) }));
         }
       });
-      parallel.replaceChildren(svg);
+      pointable(f, items);
+      parallel.replaceChildren(f.svg);
     }
 
     // Several objectives: the first two against each other; the front is the server's (one
@@ -401,22 +510,28 @@
       const f = frame({ x: extent(pts.map((t) => t.values[0])), y: extent(pts.map((t) => t.values[1])),
         xLabel: `${n0} (${d0})`, yLabel: `${n1} (${d1})`, label: "Pareto front" });
       const onFront = pts.filter((t) => front.has(t.number)).sort((a, b) => a.values[0] - b.values[0]);
-      f.plot.append(sv("path", { d: pathOf(onFront.map((t) => [t.values[0], t.values[1]]), f.x, f.y),
+      f.plot.append(sv("path", { d: lineD(onFront.map((t) => f.x(t.values[0])), onFront.map((t) => f.y(t.values[1]))),
         fill: "none", stroke: "#d23f3f", "stroke-width": 1.5, class: "front" }));
+      const dots = groups(), items = [];
       for (const t of pts) {
         const on = front.has(t.number), feasible = !(t.violation > 0);
         const color = on ? "#d23f3f" : feasible ? "#9bb3dc" : "#888";
-        f.plot.append(sv("circle", { cx: f.x(t.values[0]), cy: f.y(t.values[1]), r: on ? 4.5 : 3,
-          fill: feasible ? color : "none", stroke: color, class: on ? "front-point" : "point", "data-trial": t.number },
-        sv("title", { text: `trial ${t.number}: ${n0} ${fmt(t.values[0], 6)}, ${n1} ${fmt(t.values[1], 6)}` +
-          (on ? " (on the front)" : "") + (feasible ? "" : " (breaks a constraint)") })));
+        const cx = f.x(t.values[0]), cy = f.y(t.values[1]), dot = dotD(cx, cy, on ? 4.5 : 3);
+        dots.add(`${on ? 1 : 0} ${feasible ? 1 : 0}`, { fill: feasible ? color : "none", stroke: color,
+          class: on ? "front-point" : "point" }, dot, t.number);
+        items.push({ xs: [cx], ys: [cy], d: dot, color, href: trialHref(t),
+          text: `trial ${t.number}: ${n0} ${fmt(t.values[0], 6)}, ${n1} ${fmt(t.values[1], 6)}` +
+            (on ? " (on the front)" : "") + (feasible ? "" : " (breaks a constraint)") });
       }
+      f.plot.append(...dots.paths((k) => Number(k[0])));
+      pointable(f, items);
       box.append(f.svg, el("p", { class: "note", text: `${front.size} trials on the front (red); hollow: breaks a constraint` }));
     }
 
     const columns = () => {
-      const names = [];
-      for (const t of sorted()) for (const n of Object.keys(t.params)) if (!names.includes(n)) names.push(n);
+      const seen = new Set(); // parameters, in the order the trials first drew them
+      for (const t of sorted()) for (const n of Object.keys(t.params)) seen.add(n);
+      const names = [...seen];
       const runs = sorted().some((t) => t.runs);
       return [
         { key: "number", head: "#", get: (t) => t.number },
@@ -436,43 +551,79 @@
       if (typeof a === "number" && typeof b === "number") return a - b;
       return String(a) < String(b) ? -1 : 1;
     }
-    function drawTable() {
-      const cols = columns();
-      const col = cols.find((c) => c.key === sortKey) || cols[0];
-      const words = filter.value.trim().toLowerCase();
-      const state = stateFilter.value;
-      const rows = sorted().filter((t) => (!state || t.state === state) &&
-        (!words || cols.some((c) => String(c.get(t) ?? "").toLowerCase().includes(words))));
-      rows.sort((a, b) => sortDir * compare(col.get(a), col.get(b)) || a.number - b.number);
-      const head = el("tr", {}, cols.map((c) => el("th", { class: "sortable" + (c.key === sortKey ? (sortDir > 0 ? " asc" : " desc") : ""),
-        "data-key": c.key, text: c.head,
-        onclick: () => { sortDir = c.key === sortKey ? -sortDir : 1; sortKey = c.key; drawTable(); } })));
-      const body = rows.map((t) => el("tr", { "data-trial": t.number, "data-state": t.state }, cols.map((c) => {
+
+    // The table sorts and filters every trial but puts TABLE_ROWS rows in the page at a
+    // time: more as its end is scrolled into view (thousands of rows are slow to lay out).
+    let tableCols = [], tableRows = [], tableBody = null, tableNote = null;
+    function rowOf(t) {
+      return el("tr", { "data-trial": t.number, "data-state": t.state }, tableCols.map((c) => {
         const v = c.get(t);
-        if (c.key === "number") return el("td", { class: "num" }, el("a", { href: `/study/${Number(study.id)}/trial/${Number(t.number)}`, text: t.number }));
+        if (c.key === "number") return el("td", { class: "num" }, el("a", { href: trialHref(t), text: t.number }));
         if (c.key === "state") return el("td", {}, el("span", { class: "badge", "data-state": t.state, text: t.state }));
         return el("td", { class: typeof v === "number" ? "num" : "", text: c.show ? c.show(v) : fmt(v, 6) });
-      })));
-      table.replaceChildren(el("p", { class: "note", text: `${rows.length} of ${trials.size} trials` }),
-        el("table", { class: "grid-table" }, el("thead", {}, head), el("tbody", {}, body)));
+      }));
+    }
+    function noteText() {
+      const shown = Math.min(tableLimit, tableRows.length);
+      return `${tableRows.length} of ${trials.size} trials` +
+        (shown < tableRows.length ? ` (the first ${shown} shown: scroll for more)` : "");
+    }
+    function drawTable(reset) {
+      if (reset) tableLimit = TABLE_ROWS;
+      tableCols = columns();
+      const col = tableCols.find((c) => c.key === sortKey) || tableCols[0];
+      const words = filter.value.trim().toLowerCase();
+      const state = stateFilter.value;
+      tableRows = sorted().filter((t) => (!state || t.state === state) &&
+        (!words || tableCols.some((c) => String(c.get(t) ?? "").toLowerCase().includes(words))));
+      tableRows.sort((a, b) => sortDir * compare(col.get(a), col.get(b)) || a.number - b.number);
+      const head = el("tr", {}, tableCols.map((c) => el("th", { class: "sortable" + (c.key === sortKey ? (sortDir > 0 ? " asc" : " desc") : ""),
+        "data-key": c.key, text: c.head,
+        onclick: () => { sortDir = c.key === sortKey ? -sortDir : 1; sortKey = c.key; drawTable(true); } })));
+      const scrolled = reset ? 0 : table.scrollTop;
+      tableBody = el("tbody", {}, tableRows.slice(0, tableLimit).map(rowOf));
+      tableNote = el("p", { class: "note", id: "rows-note", text: noteText() });
+      table.replaceChildren(tableNote, el("table", { class: "grid-table" }, el("thead", {}, head), tableBody));
+      table.scrollTop = scrolled; // a live redraw keeps the reader's place
+    }
+    function moreRows() {
+      if (!tableBody || tableLimit >= tableRows.length) return;
+      if (table.scrollTop + table.clientHeight < table.scrollHeight - 400) return;
+      tableBody.append(...tableRows.slice(tableLimit, tableLimit + TABLE_ROWS).map(rowOf));
+      tableLimit += TABLE_ROWS;
+      tableNote.textContent = noteText();
     }
 
     function drawAll() {
-      drawSummary(); drawHistory(); drawCurves(); drawParallel(); drawPareto(); drawTable();
+      drawSummary(); drawHistory(); drawCurves(); drawImportance(); drawParallel(); drawPareto(); drawTable(false);
     }
+    const completeCount = () => {
+      let n = 0;
+      for (const t of trials.values()) if (t.state === "COMPLETE") n += 1;
+      return n;
+    };
 
     return live(async () => {
-      const data = await getJSON(`/api/study/${Number(id)}?number=${cursor.number}&seq=${cursor.seq}`);
+      const url = `/api/study/${Number(id)}?number=${cursor.number}&seq=${cursor.seq}`;
       const first = study === null;
+      // The first load asks for the analysis at once, beside the trials, and draws once.
+      const [data, analysis] = await Promise.all([getJSON(url),
+        first ? getJSON(`/api/study/${Number(id)}/analysis`) : null]);
+      performance.mark("hpdeco:data");
       study = data.study;
       for (const t of data.trials) trials.set(t.number, t);
       cursor = data.cursor;
+      if (analysis) { importance = analysis; importanceAt = completeCount(); }
       if (first || data.trials.length) {
         drawAll();
         body.dataset.trials = String(trials.size);
       }
-      const complete = [...trials.values()].filter((t) => t.state === "COMPLETE").length;
-      await loadImportance(complete);
+      await loadImportance(completeCount());
+      if (first) {
+        performance.mark("hpdeco:drawn");
+        await painted();
+        performance.mark("hpdeco:painted");
+      }
       body.dataset.ready = "1";
     });
   }
@@ -502,9 +653,9 @@
       const runs = trial.runs ? Object.entries(trial.runs) : [["", trial.curves]];
       for (const [run, metrics] of runs) {
         const names = Object.keys(metrics).sort();
-        const steps = [...new Set(names.flatMap((n) => metrics[n].map((p) => p[0])))].sort((a, b) => a - b);
-        const at = {};
-        for (const n of names) at[n] = new Map(metrics[n]);
+        const steps = [...new Set(names.flatMap((n) => metrics[n][0]))].sort((a, b) => a - b);
+        const at = {}; // metric -> step -> value (a curve is [steps, values])
+        for (const n of names) at[n] = new Map(metrics[n][0].map((step, i) => [step, metrics[n][1][i]]));
         parts.push(el("h2", { text: run === "" ? "Metrics per epoch" : `Run ${run} (value ${fmt((trial.run_values || {})[run], 6)})` }));
         if (!steps.length) { parts.push(el("p", { class: "empty", text: "No epoch reported." })); continue; }
         parts.push(el("table", { class: "grid-table epochs" },
