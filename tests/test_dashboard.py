@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -26,9 +27,10 @@ from test_secrets import PASSWORD, WRITTEN, leaks
 
 import hpdeco
 from hpdeco import hp
+from hpdeco.dashboard import data
 from hpdeco.dashboard.server import DashboardServer
 from hpdeco.store import open_store
-from hpdeco.store.changes import Cursor, changed_trials
+from hpdeco.store.changes import Cursor, changed_listing, changed_trials
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -102,6 +104,64 @@ def test_a_poll_gets_new_running_and_finished_trials_and_nothing_twice_once_fini
         ("after", [(1, "COMPLETE", 2)]),
         ("again", []),  # nothing new: nothing sent
     ]
+
+
+def same_to_6_digits(got: Any, want: Any, where: str = "") -> None:
+    """``got`` holds what ``want`` does, numbers to 6 significant digits."""
+    if isinstance(want, float) and isinstance(got, (int, float)):
+        assert math.isclose(got, want, rel_tol=1e-5), (where, got, want)
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), (where, got, want)
+        for key in want:
+            same_to_6_digits(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), (where, got, want)
+        for i, (a, b) in enumerate(zip(got, want, strict=True)):
+            same_to_6_digits(a, b, f"{where}[{i}]")
+    else:
+        assert got == want, (where, got, want)
+
+
+def test_the_study_listing_holds_what_the_trial_records_hold_to_6_digits(any_store: str) -> None:
+    with hpdeco.search(
+        objective="loss", max_trials=5, store=any_store, study="s", verbose=0, sampler="random"
+    ) as s:
+        for trial in s:
+            with trial:
+                x = hp.Float("x", 1e-3, 1.0, sampling="log")
+                hp.Choice("act", ["relu", HOSTILE])
+                if trial.number == 1:
+                    raise RuntimeError("diverged")
+                if trial.number == 2:  # three runs (folds): each its own curve, and their mean
+                    for run in trial.runs(3):
+                        for step in (1, 2):
+                            trial.report({"loss": x / step + run.index / 3}, step)
+                    continue
+                for step in (3, 1, 10, 2):  # out of order: each curve still comes by step
+                    odd = math.nan if step == 2 else math.inf if step == 10 else step / 3
+                    trial.report({"loss": x / step, "odd": odd}, step)
+                if trial.number == 3:
+                    raise hpdeco.TrialPruned()
+    reader = open_store(any_store, read_only=True)
+    try:
+        row = reader.study("s")
+        assert row is not None
+        listing = changed_listing(reader, row.id, Cursor())
+        body = data.listing_json(row, reader, listing)
+        records = changed_trials(reader, row.id, row.objective, Cursor())
+        assert changed_listing(reader, row.id, listing.cursor).trials == []
+    finally:
+        reader.close()
+    got = json.loads(body, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert listing.cursor == records.cursor and got["cursor"] == {"number": 4, "seq": 5}
+    same_to_6_digits(got["trials"], [data.trial_json(r) for r in records.trials])
+    first = got["trials"][0]
+    loss = records.trials[0].metrics["loss"]
+    steps = [1, 2, 3, 10]
+    assert first["curves"]["loss"] == [steps, [float(f"{loss[s]:.6g}") for s in steps]]
+    assert first["curves"]["odd"] == [[1, 2, 3, 10], [0.333333, None, 1, None]]  # NaN, inf
+    assert sorted(got["trials"][2]["runs"]) == ["0", "1", "2"]
+    assert got["trials"][2]["params"]["act"] in ("relu", HOSTILE)
 
 
 # -- the server ---------------------------------------------------------------------------------

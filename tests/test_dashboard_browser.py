@@ -190,3 +190,87 @@ def test_runs_are_drawn_apart_and_the_trial_page_shows_every_run(
     ]
     assert "none kept" in browser.evaluate("document.querySelector('td.weights').textContent")
     assert browser.problems() == []
+
+
+def test_pointing_at_a_curve_names_its_trial_and_a_click_opens_it(
+    browser: Chromium, dashboard: Callable[[str], str], store: str
+) -> None:
+    demo_search(store, trials=6, epochs=4)
+    browser.goto(dashboard(store) + "study/1")
+    browser.wait_for(READY)
+    # The pointer at the first point of the first line drawn (the curves share paths, so
+    # the page finds the nearest line itself).
+    lines = browser.evaluate(
+        "(() => { const svg = document.querySelector('#curves svg');"
+        " const path = svg.querySelector('path.curve');"
+        " const subs = path.getAttribute('d').split('M').filter(Boolean).map(s => 'M' + s);"
+        " const [x, y] = subs[0].slice(1).split(/[L ]/).slice(0, 2).map(Number);"
+        " const p = new DOMPoint(x, y).matrixTransform(svg.getScreenCTM());"
+        " svg.dispatchEvent(new PointerEvent('pointermove', {clientX: p.x, clientY: p.y}));"
+        " const names = path.dataset.trials.split(' ');"
+        " return Object.fromEntries(names.map((t, i) => [t, subs[i]])); })()"
+    )
+    label = browser.wait_for("document.querySelector('#curves .hover-label').textContent")
+    named = label.split()[1]
+    assert label.startswith("trial ") and named in lines, label
+    glow = browser.evaluate("document.querySelector('#curves path.hover').getAttribute('d')")
+    assert glow == lines[named]  # the line named is the line lit
+    browser.evaluate("document.querySelector('#curves svg').dispatchEvent(new MouseEvent('click'))")
+    browser.wait_for(f"location.pathname === '/study/1/trial/{named}' && {READY}")
+    assert browser.problems() == []
+
+
+BIG_PRUNED = tuple(range(5, 2000, 40))
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """2,000 trials x 20 epochs (the size the issue's first load is measured on): trial 2
+    failed before its first epoch, those in BIG_PRUNED were pruned at epoch 2."""
+    store = str(tmp_path_factory.mktemp("big") / "hpdeco.db")
+    demo_search(store, trials=2000, epochs=20, pruned=BIG_PRUNED)
+    return store
+
+
+def test_a_study_of_2000_trials_draws_every_curve_in_a_few_elements(
+    browser: Chromium, dashboard: Callable[[str], str], big_store: str
+) -> None:
+    browser.goto(dashboard(big_store) + "study/1")
+    browser.wait_for(READY, timeout=60)
+    reported = [n for n in range(2000) if n != 2]
+    complete = [n for n in reported if n not in BIG_PRUNED]
+    # Every trial's line is drawn, whole: one subpath per trial, 20 points each (2 for
+    # the pruned), named by data-trials; none left out to save time.
+    assert drawn_trials(browser, "#curves path.curve") == reported
+    assert subpaths(browser, "#curves path.curve") == len(reported)
+    points = browser.evaluate(
+        "[...document.querySelectorAll('#curves path.curve')]"
+        ".reduce((n, p) => n + p.getAttribute('d').match(/[ML]/g).length, 0)"
+    )
+    assert points == 20 * len(complete) + 2 * len(BIG_PRUNED)
+    assert drawn_trials(browser, "#curves path.stop") == list(BIG_PRUNED)
+    assert drawn_trials(browser, "#history path.point") == reported
+    assert drawn_trials(browser, "#parallel path.pc-line") == complete
+    # ...in a few thousand elements (tens of thousands before: one per line, point and
+    # table row, whose layout was most of the first load's time).
+    assert browser.evaluate("document.getElementsByTagName('*').length") < 5000
+    # The table: every trial counted and sortable, 200 rows at a time, more on scrolling,
+    # and a filter searches all of them.
+    rows = "document.querySelectorAll('#trials tbody tr').length"
+    assert browser.evaluate(rows) == 200
+    assert browser.evaluate("document.getElementById('rows-note').textContent").startswith(
+        "2000 of 2000 trials (the first 200 shown"
+    )
+    browser.evaluate("(t => { t.scrollTop = t.scrollHeight; })(document.getElementById('trials'))")
+    assert browser.wait_for(f"{rows} === 400 && {rows}") == 400
+    browser.evaluate("document.querySelector('#trials th[data-key=\"number\"]').click()")
+    assert browser.evaluate("document.querySelector('#trials tbody tr').dataset.trial") == "1999"
+    browser.evaluate(
+        "(() => { const f = document.getElementById('state-filter'); f.value = 'PRUNED';"
+        " f.dispatchEvent(new Event('change')); })()"
+    )
+    shown = browser.evaluate(
+        "[...document.querySelectorAll('#trials tbody tr')].map(r => Number(r.dataset.trial))"
+    )
+    assert shown == sorted(BIG_PRUNED, reverse=True)
+    assert browser.problems() == []

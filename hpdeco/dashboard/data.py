@@ -4,6 +4,7 @@ full. Only plain JSON goes out: NaN and infinities become ``null`` (``JSON.parse
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -111,7 +112,13 @@ def listed_text(trial: Listed) -> str:
 
 
 def _texts(curves: Mapping[str, str]) -> str:
-    return "{" + ",".join(f"{text(name)}:{value}" for name, value in curves.items()) + "}"
+    return "{" + ",".join(f"{_name(name)}:{value}" for name, value in curves.items()) + "}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _name(name: str) -> str:
+    """A metric's name as a JSON string (the same few names, thousands of times)."""
+    return text(name)
 
 
 def listing_json(row: StudyRow, store: SQLStore, listing: Listing) -> bytes:
@@ -172,9 +179,14 @@ def trial_page_json(row: StudyRow, store: SQLStore, record: TrialRecord) -> dict
     }
 
 
+# One encoder for every answer (json.dumps with options builds a new one per call, which
+# shows when a listing writes thousands of small objects).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def text(data: Any) -> str:
     """Strict JSON (``allow_nan=False`` fails loudly on a NaN that slipped through)."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(data)
 
 
 def dumps(data: Any) -> bytes:

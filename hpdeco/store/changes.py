@@ -200,13 +200,15 @@ def _curve_texts(store: SQLStore, ids: list[int]) -> list[tuple[int, int, str, s
     where = f"trial_id IN ({marks})" + (" AND run >= 0" if store.schema >= 3 else "")
     order = f"trial_id, {run}, name, step"
     if isinstance(store, SQLiteStore):
-        # group_concat keeps the order of the subquery's rows (SQLite 3.40 has no ORDER BY
-        # inside an aggregate); printf's %.6g is the same as Python's.
+        # The GROUP BY follows the primary key (trial_id, run, name, step), so SQLite walks
+        # each curve in step order and group_concat joins its values in that order (3.40
+        # has no ORDER BY inside an aggregate; a test reports steps out of order to hold
+        # this to account). printf's %.6g writes what Python's does.
+        group = f"trial_id, {run}, name" if store.schema >= 3 else "trial_id, name"
         rows = store._run(
-            "SELECT trial_id, r, name, group_concat(step), group_concat(v) FROM ("
-            f" SELECT trial_id, {run} AS r, name, step, CASE WHEN abs(value) <="
-            " 1.7976931348623157e308 THEN printf('%.6g', value) ELSE 'null' END AS v"
-            f" FROM metrics WHERE {where} ORDER BY {order}) GROUP BY trial_id, r, name",
+            f"SELECT trial_id, {run}, name, group_concat(step), group_concat(CASE WHEN"
+            " abs(value) <= 1.7976931348623157e308 THEN printf('%.6g', value) ELSE 'null' END)"
+            f" FROM metrics WHERE {where} GROUP BY {group}",
             ids,
         ).fetchall()
         return [(t, r, name, f"[[{steps}],[{vals}]]") for t, r, name, steps, vals in rows]

@@ -284,7 +284,8 @@
       oninput: () => drawTable(true) });
     const stateFilter = el("select", { id: "state-filter", onchange: () => drawTable(true) },
       el("option", { value: "", text: "every state" }), STATES.map((s) => el("option", { value: s, text: s })));
-    const table = el("div", { id: "trials", onscroll: () => moreRows() });
+    let tableScroll = 0; // kept from scroll events: reading scrollTop while drawing would lay out the page
+    const table = el("div", { id: "trials", onscroll: () => { tableScroll = table.scrollTop; moreRows(); } });
     main.replaceChildren(title, summary,
       el("div", { class: "cards" },
         card("History (best so far)", history),
@@ -580,11 +581,11 @@
       const head = el("tr", {}, tableCols.map((c) => el("th", { class: "sortable" + (c.key === sortKey ? (sortDir > 0 ? " asc" : " desc") : ""),
         "data-key": c.key, text: c.head,
         onclick: () => { sortDir = c.key === sortKey ? -sortDir : 1; sortKey = c.key; drawTable(true); } })));
-      const scrolled = reset ? 0 : table.scrollTop;
       tableBody = el("tbody", {}, tableRows.slice(0, tableLimit).map(rowOf));
       tableNote = el("p", { class: "note", id: "rows-note", text: noteText() });
       table.replaceChildren(tableNote, el("table", { class: "grid-table" }, el("thead", {}, head), tableBody));
-      table.scrollTop = scrolled; // a live redraw keeps the reader's place
+      if (reset) tableScroll = 0;
+      else if (tableScroll) table.scrollTop = tableScroll; // a live redraw keeps the reader's place
     }
     function moreRows() {
       if (!tableBody || tableLimit >= tableRows.length) return;
