@@ -7,12 +7,15 @@
    the figures are the wall time of each run (median reported side by side) and how many
    "database is locked" errors the workers printed.
 2. The first load of a study of 2,000 trials x 20 epochs: the HTML, script, style, the
-   study's JSON and its analysis over HTTP (median of 5); with Chromium installed, also from
-   navigation to the charts drawn in a real headless browser (median of 3).
+   study's JSON and its analysis over HTTP, one after the other (median of 5); with
+   Chromium installed, also from navigation to the charts drawn and painted in a real
+   headless browser, each load in a fresh browser (median of 5, quick 3), with where the
+   time went (the page's performance marks: the JSON in hand, the DOM built, painted).
 3. ``--screenshots DIR``: the study page of a small demo study and of the big one, as PNGs.
 
     nice python bench/dashboard.py                 # the full bench (several minutes)
     nice python bench/dashboard.py --quick         # a smaller one, for a check
+    nice python bench/dashboard.py --load-only --big /tmp/big.db   # part 2 alone, printed
 """
 
 from __future__ import annotations
@@ -162,26 +165,59 @@ def first_load_http(base: str) -> dict[str, Any]:
             "study_json_bytes": size}  # fmt: skip
 
 
-def first_load_browser(base: str, profile: Path) -> dict[str, Any] | None:
+# Where one load's time went, from the page's own clock (ms since navigation): the study's
+# answer and the analysis (request start to last byte), the JSON in hand (hpdeco:data), the
+# DOM built (hpdeco:drawn), the browser's frame painted (hpdeco:painted), and the page's
+# element count.
+TIMELINE = """(() => {
+  const out = {}, mark = (n) => performance.getEntriesByName(n)[0];
+  for (const e of performance.getEntriesByType('resource')) {
+    const path = new URL(e.name).pathname;
+    if (path.startsWith('/api/') && !(path in out))
+      out[path] = [Math.round(e.requestStart), Math.round(e.responseEnd)];
+  }
+  for (const n of ['hpdeco:data', 'hpdeco:drawn', 'hpdeco:painted'])
+    if (mark(n)) out[n] = Math.round(mark(n).startTime);
+  out.elements = document.getElementsByTagName('*').length;
+  return out;
+})()"""
+
+
+def first_load_browser(base: str, profile: Path, runs: int) -> dict[str, Any] | None:
     from test_dashboard_cdp import Chromium, chromium_binary
 
     binary = chromium_binary()
     if binary is None:
         return None
-    times = []
-    for i in range(3):
-        chrome = Chromium(binary, profile / str(i))
+    times, timelines = [], []
+    for i in range(runs):
+        chrome = Chromium(binary, profile / str(i))  # a fresh browser: nothing cached
         try:
             start = time.perf_counter()
             chrome.goto(base + "/study/1")
             chrome.wait_for("document.body.dataset.ready === '1'", timeout=60)
             times.append(time.perf_counter() - start)
+            timelines.append(chrome.evaluate(TIMELINE))
             problems = chrome.problems()
             if problems:
                 raise SystemExit(f"the browser reported problems: {problems}")
         finally:
             chrome.close()
-    return {"median_s": round(statistics.median(times), 3), "runs_s": [round(t, 3) for t in times]}
+    return {
+        "median_s": round(statistics.median(times), 3),
+        "runs_s": [round(t, 3) for t in times],
+        "spread_s": [round(min(times), 3), round(max(times), 3)],
+        "timeline_ms": timelines,
+    }
+
+
+def first_load(big: str, tmp: Path, runs: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    server, base = serve(big)
+    try:
+        return first_load_http(base), first_load_browser(base, tmp / "profiles", runs)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def screenshots(folder: Path, big_base: str, tmp: Path) -> list[str]:
@@ -217,13 +253,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, help="search runs each way (default 5, quick 2)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "dashboard.json"))
     parser.add_argument("--screenshots", metavar="DIR", help="write the study page's PNGs here")
+    parser.add_argument("--load-only", action="store_true", help="part 2 alone, printed only")
+    parser.add_argument("--loads", type=int, help="browser loads (default 5, quick 3)")
+    parser.add_argument("--big", metavar="PATH", help="the big study's store (built if missing)")
     args = parser.parse_args()
     quick = args.quick
     runs = args.runs or (2 if quick else 5)
+    loads = args.loads or (3 if quick else 5)
     workers, trials, steps, sleep = 4, (8 if quick else 40), (5 if quick else 10), 0.01
     big_trials, big_epochs = (200, 20) if quick else (2000, 20)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        big = args.big or str(tmp / "big.db")
+        build_s = None if Path(big).exists() else big_study(big, big_trials, big_epochs)
+        if args.load_only:
+            http, browser = first_load(big, tmp, loads)
+            print(json.dumps({"first_load_http": http, "first_load_browser": browser}, indent=1))
+            return
         searches = []
         for i in range(runs):  # alternate, so a change in the machine's load hits both
             for watched in (False, True) if i % 2 == 0 else (True, False):
@@ -232,14 +278,13 @@ def main() -> None:
                 searches.append(row)
         plain = [r["wall_s"] for r in searches if not r["watched"]]
         seen = [r["wall_s"] for r in searches if r["watched"]]
-        big = str(tmp / "big.db")
-        build_s = big_study(big, big_trials, big_epochs)
-        server, base = serve(big)
-        http = first_load_http(base)
-        browser = first_load_browser(base, tmp / "profiles")
-        shots = screenshots(Path(args.screenshots), base, tmp) if args.screenshots else []
-        server.shutdown()
-        server.server_close()
+        http, browser = first_load(big, tmp, loads)
+        shots = []
+        if args.screenshots:
+            server, base = serve(big)
+            shots = screenshots(Path(args.screenshots), base, tmp)
+            server.shutdown()
+            server.server_close()
     from provenance import record
 
     report = {
@@ -263,7 +308,11 @@ def main() -> None:
         "locked_errors": sum(r["locked_errors"] for r in searches),
         "failed_workers": sum(r["failed_workers"] for r in searches),
         "polls_total": sum(r["polls"] for r in searches),
-        "big_study": {"trials": big_trials, "epochs": big_epochs, "built_in_s": round(build_s, 1)},
+        "big_study": {
+            "trials": big_trials,
+            "epochs": big_epochs,
+            "built_in_s": None if build_s is None else round(build_s, 1),
+        },
         "first_load_http": http,
         "first_load_browser": browser,
         "screenshots": shots,

@@ -387,7 +387,7 @@
           text: `trial ${t.number} ${t.state}` + (t.runs ? `, run ${run}` : "") });
         let last = vals.length - 1;
         while (last >= 0 && vals[last] === null) last -= 1;
-        if (t.state === "PRUNED" && last >= 0 && run === 0) {
+        if (t.state === "PRUNED" && last >= 0) {
           stops.add("stop", { fill: "none", stroke: c, "stroke-width": 2, class: "stop" },
             crossD(xs[last], ys[last], 4), t.number);
         }
