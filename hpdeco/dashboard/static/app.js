@@ -304,7 +304,8 @@
     }
 
     const better = (a, b) => (study.direction === "max" ? a > b : a < b);
-    const sorted = () => [...trials.values()].sort((a, b) => a.number - b.number);
+    let inOrder = null; // the trials by number, sorted once per change (every chart reads it)
+    const sorted = () => inOrder || (inOrder = [...trials.values()].sort((a, b) => a.number - b.number));
     const trialHref = (t) => `/study/${Number(study.id)}/trial/${Number(t.number)}`;
 
     function drawSummary() {
@@ -613,6 +614,7 @@
       performance.mark("hpdeco:data");
       study = data.study;
       for (const t of data.trials) trials.set(t.number, t);
+      if (data.trials.length) inOrder = null;
       cursor = data.cursor;
       if (analysis) { importance = analysis; importanceAt = completeCount(); }
       if (first || data.trials.length) {
