@@ -194,7 +194,7 @@
   // ``items``: [{xs, ys (pixels), d, color, text, href}].
   function pointable(f, items) {
     const glow = sv("path", { class: "hover", fill: "none", "stroke-width": 2.5 });
-    const [lx, ly] = f.labelAt || [f.W - f.m.r - 4, f.m.t + 12];
+    const [lx, ly] = f.labelAt || [f.W - f.m.r, f.H - 6]; // bottom right, clear of the lines
     const label = sv("text", { class: "hover-label", x: lx, y: ly, "text-anchor": "end" });
     f.svg.append(glow, label);
     let pending = 0, at = null;
