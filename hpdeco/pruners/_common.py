@@ -18,10 +18,6 @@ if TYPE_CHECKING:
     from hpdeco.study import Study
     from hpdeco.trial import Trial
 
-# Trials whose curves a pruner compares against: a FAIL trial's curve says nothing reliable
-# about its configuration (it may have crashed for any reason), so it is left out.
-COMPARABLE = (TrialState.COMPLETE, TrialState.PRUNED)
-
 
 def finite_curve(curve: Mapping[int, float]) -> dict[int, float]:
     """The steps of ``curve`` whose value is a finite number."""
@@ -54,10 +50,12 @@ def reached(record: TrialRecord, step: int) -> bool:
     return bool(record.intermediate_values) and max(record.intermediate_values) >= step
 
 
-def comparable(study: Study) -> list[TrialRecord]:
-    """Finished COMPLETE and PRUNED trials, fresh from the store."""
+def completed(study: Study) -> list[TrialRecord]:
+    """The COMPLETE trials, fresh from the store: the ones the median compares against (a
+    FAIL trial's curve says nothing reliable about its configuration, and a PRUNED one was
+    stopped for being below the cutoff, see :class:`~hpdeco.pruners.PercentilePruner`)."""
     study.refresh()
-    return [r for r in study.finished if r.state in COMPARABLE]
+    return [r for r in study.finished if r.state is TrialState.COMPLETE]
 
 
 def crossed(curve: Mapping[int, float], step: int, checkpoints: Iterable[int]) -> int | None:

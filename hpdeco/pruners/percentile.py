@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hpdeco.pruners._common import best_upto, comparable, crossed, current_step, reached
-from hpdeco.records import TrialState
+from hpdeco.pruners._common import best_upto, completed, crossed, current_step, reached
 from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ class PercentilePruner:
         if crossed(curve, step, self._checkpoints(step)) is None:
             return False
         study = trial.study
-        complete = [r for r in comparable(study) if r.state is TrialState.COMPLETE]
+        complete = completed(study)
         if len(complete) < self.n_startup_trials:
             return False
         others = []
