@@ -44,7 +44,8 @@ class PercentilePruner:
     more trials have been pruned: the pruner grew lenient as the study went on.
     ``bench/pruning.py`` measured it: counting PRUNED trials used 21.7 % of the epochs of
     the recorded digits table where Optuna's MedianPruner used 19.4 %; without them 18.8 %,
-    with the best configuration found in as many orders.
+    the best configuration found in as many orders (on its two other tables 24.6 % and
+    25.1 % before, 21.1 % and 22.2 % now, Optuna 21.4 % and 22.9 %).
 
     Best against best, not best against one epoch: validation curves are noisy, and the
     best of a trial's ``s`` epochs beats a single epoch of an equally good trial most of
