@@ -24,7 +24,8 @@ For each pruner it reports, averaged over the orders:
   (``--budget``, default 10 % of the table): trials are taken in the order's sequence until
   the budget is spent, and a trial cut off by the budget does not count.
 
-Run (about 1.5 minutes on 2 CPU cores; ``--quick`` takes a few seconds)::
+Run (about 70 s of CPU per table, 1 to 4 minutes on 2 shared cores; ``--quick`` takes a few
+seconds)::
 
     .venv/bin/python bench/pruning.py          # 100 orders: table + bench/results/pruning.json
     .venv/bin/python bench/pruning.py --curves bench/data/synthetic_curves.csv \
