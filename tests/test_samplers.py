@@ -27,7 +27,7 @@ from hpdeco.samplers import (
 from hpdeco.space import Float, Int
 from hpdeco.trial import TrialState
 
-MODEL_BASED = ["tpe", "gp", "sobol"]
+MODEL_BASED = ["auto", "tpe", "gp", "sobol"]
 
 
 def _draw_all() -> dict[str, Any]:
@@ -92,9 +92,9 @@ def _run(
 
 
 def test_shorthands_and_default() -> None:
-    assert DEFAULT_SAMPLER == "tpe"
-    assert {"tpe", "gp", "sobol", "random", "grid"} <= set(SAMPLERS)
-    assert isinstance(resolve_sampler(None, seed=3), TPESampler)
+    assert DEFAULT_SAMPLER == "auto"  # GP then TPE: tests/test_samplers_auto.py
+    assert {"auto", "tpe", "gp", "sobol", "random", "grid"} <= set(SAMPLERS)
+    assert isinstance(resolve_sampler("tpe", seed=3), TPESampler)
     assert isinstance(resolve_sampler("gp", seed=3), GPSampler)
     sobol = resolve_sampler("sobol", seed=3)
     assert isinstance(sobol, SobolSampler) and sobol.seed == 3
@@ -123,9 +123,9 @@ def test_bad_options_are_config_errors(make: Callable[[], Any], message: str) ->
 
 @pytest.mark.parametrize("name", MODEL_BASED)
 def test_values_respect_bounds_steps_log_and_choices(name: str) -> None:
-    search = _run(name, trials=30 if name == "gp" else 45)
+    search = _run(name, trials=30 if name in ("gp", "auto") else 45)
     trials = search.trials
-    assert len(trials) == (30 if name == "gp" else 45)
+    assert len(trials) == (30 if name in ("gp", "auto") else 45)
     space = search.space
     for record in trials:
         assert record.state is TrialState.COMPLETE
@@ -181,7 +181,7 @@ def _conditional() -> float:
 
 @pytest.mark.parametrize("name", MODEL_BASED)
 def test_conditional_parameters(name: str) -> None:
-    search = _run(name, trials=30 if name == "gp" else 60, objective=_conditional)
+    search = _run(name, trials=30 if name in ("gp", "auto") else 60, objective=_conditional)
     seen_kinds = set()
     for record in search.trials:
         p = record.params
@@ -204,7 +204,7 @@ def test_conditional_parameters(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODEL_BASED)
 def test_same_seed_same_trials_other_seed_other_trials(name: str) -> None:
-    trials = 16 if name == "gp" else 25
+    trials = 16 if name in ("gp", "auto") else 25
 
     def params(seed: int) -> list[dict[str, Any]]:
         return [dict(r.params) for r in _run(name, trials=trials, seed=seed).trials]
@@ -267,7 +267,7 @@ def test_sobol_unit_point_matches_scipy() -> None:
 # -- end to end through a real store -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["grid", "random", "sobol", "tpe", "gp"])
+@pytest.mark.parametrize("name", ["grid", "random", "sobol", "tpe", "gp", "auto"])
 def test_each_sampler_drives_a_real_search(name: str, store: str) -> None:
     def objective() -> float:
         x = hp.Float("x", -2.0, 2.0, step=0.5)
@@ -286,7 +286,7 @@ def test_each_sampler_drives_a_real_search(name: str, store: str) -> None:
 
 
 def test_finite_space_is_exhausted_without_repeats(store: str) -> None:
-    for name in ("tpe", "sobol", "gp"):
+    for name in ("tpe", "sobol", "gp", "auto"):
 
         def objective() -> float:
             return hp.Int("i", 0, 2) + hp.Boolean("b")

@@ -24,13 +24,19 @@ def test_sampler_benchmark_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "samplers.json"
     done = run_bench("samplers.py", "--quick", "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert "| task | trials | tpe | gp | sobol | random" in done.stdout
-    assert "| 40 | hpdeco tpe, SQLite file | 1 |" in done.stdout
+    assert "| task | trials | auto | tpe | gp | sobol | random" in done.stdout
+    assert "| 40 | hpdeco auto, SQLite file | 1 |" in done.stdout
+    assert "within 5%: the default's median regret <= 1.05 x the best peer's" in done.stdout
     report = json.loads(out.read_text())
     samplers = {r["sampler"] for r in report["regret"]}
-    expected = {"tpe", "gp", "sobol", "random"}
+    expected = {"auto", "tpe", "gp", "sobol", "random"}
     if _installed("optuna"):
         expected |= {"optuna-tpe", "optuna-random"}
+        if _installed("torch"):
+            expected.add("optuna-gp")
+        else:
+            assert any("optuna-gp is left out" in n for n in report["meta"]["notes"])
+        assert "mixed, 25 trials: auto" in done.stdout  # against optuna-tpe
         assert {t["library"] for t in report["timing"]} == {"hpdeco", "optuna"}
     else:
         assert any("optuna is not installed" in n for n in report["meta"]["notes"])

@@ -45,6 +45,7 @@ class FunctionSampler:
 # Where each sampler lives: imported on first use, so `import hpdeco` (and every `hpdeco`
 # command) does not pay for scipy's optimisers, which only the GP sampler needs.
 _CLASSES = {
+    "AutoSampler": "hpdeco.samplers.auto",
     "GPSampler": "hpdeco.samplers.gp",
     "GridSampler": "hpdeco.samplers.grid",
     "RandomSampler": "hpdeco.samplers.random",
@@ -65,13 +66,16 @@ def _seeded(cls: str) -> Callable[[int | None], Sampler]:
 
 
 SAMPLERS: dict[str, Callable[..., Sampler]] = {
+    "auto": _seeded("AutoSampler"),
     "random": _seeded("RandomSampler"),
     "grid": lambda seed: __getattr__("GridSampler")(),
     "sobol": _seeded("SobolSampler"),
     "tpe": _seeded("TPESampler"),
     "gp": _seeded("GPSampler"),
 }
-DEFAULT_SAMPLER = "tpe"
+# GP while a study is small on spaces of numbers and few choices, TPE otherwise: see
+# hpdeco/samplers/auto.py and bench/samplers.py for why.
+DEFAULT_SAMPLER = "auto"
 
 
 def resolve_sampler(
@@ -100,6 +104,7 @@ def resolve_sampler(
 
 __all__ = [
     "DEFAULT_SAMPLER",
+    "AutoSampler",
     "SAMPLERS",
     "FunctionSampler",
     "GPSampler",

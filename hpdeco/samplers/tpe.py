@@ -20,8 +20,10 @@ parameters that every ranked trial has (the unconditional ones, known when the t
 starts) are proposed together: each candidate is drawn around one good trial in all of them
 at once and scored by the joint ratio, so correlated parameters are modelled together. A
 parameter that only some trials have (a conditional child, or one first met in this trial)
-is drawn when the trial reaches it, from the trials that have it (the good ones among them
-for ``l``, the others for ``g``), as the paper's tree-structured densities do. Weighting
+is drawn when the trial reaches it, from the trials that have it, as the paper's
+tree-structured densities do: those trials are ranked among themselves and split at the
+same quantile (their best for ``l``, the others for ``g``), so that a branch the study's
+best trials do not take is still searched around its own best trials. Weighting
 those trials by their similarity to the values already drawn was tried and did worse: with
 many dimensions the weights collapse onto one or two trials. ``multivariate=False`` draws
 every parameter that way, independently.
@@ -304,12 +306,27 @@ class TPESampler:
             column = model.column(name)
             has = ~np.isnan(column)
             good = has & model.good
+            if not has[model.ranked].all():
+                good = self._local_good(model, has)
             bad = has & ~good
             width = np.full(len(column), math.nan)
             width[good] = self._widths(encoding, column[good])
             width[bad] = self._widths(encoding, column[bad])
             cached = model.sets[name] = (column, has, good, bad, width)
         return cached
+
+    def _local_good(self, model: _Model, has: np.ndarray) -> np.ndarray:
+        """The good trials for a parameter that only some trials have: the best ``gamma``
+        of those trials, ranked among themselves. Taking the study's good trials that have
+        it instead leaves ``l`` with none when the best trials are all in another branch,
+        and a branch, once drawn, was then searched at random (bench/samplers.py's
+        ``mixed`` task, TPE alone, seeds 1000-1009: median regret after 100 trials 0.059
+        that way, 0.021 this way)."""
+        rows = [i for i in model.order if has[i] and model.ranked[i]]
+        count = min(max(1, math.ceil(self.gamma * len(rows))), self.max_good, len(rows))
+        good = np.zeros(len(has), dtype=bool)
+        good[rows[:count]] = True
+        return good
 
     def _mixture(
         self, model: _Model, encoding: Encoding, select: np.ndarray, codes: np.ndarray
