@@ -5,7 +5,6 @@ that buys on a conditional space; and that it reproduces, straight and resumed."
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
