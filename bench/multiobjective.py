@@ -429,11 +429,14 @@ def keras_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_jobs(function: Callable[[Any], dict[str, Any]], jobs: list[Any], workers: int) -> list:
-    if workers <= 1:
+def run_jobs(
+    function: Callable[[Any], dict[str, Any]], jobs: list[Any], workers: int, fresh: bool = False
+) -> list:
+    """``function`` over ``jobs`` in ``workers`` processes; ``fresh``: a new process per job
+    (Keras: TensorFlow's memory would otherwise grow across runs)."""
+    if workers <= 1 and not fresh:
         return [function(job) for job in jobs]
-    # A fresh process per Keras job keeps TensorFlow's memory from growing across runs.
-    with ProcessPoolExecutor(workers, max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(workers, max_tasks_per_child=1 if fresh else None) as pool:
         return list(pool.map(function, jobs))
 
 
@@ -456,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.trials, args.problems = 2, 60, "zdt1,dtlz2"
         args.timing_trials, args.timing_seeds = 40, 1
-        args.keras_seeds, args.keras_trials, args.epochs = 1, 6, 3
+        args.keras_seeds, args.keras_trials, args.epochs = 1, 4, 2
     parts = args.parts.split(",")
     notes: list[str] = []
     optuna_ok = has_optuna()
@@ -498,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             for seed in range(args.keras_seeds)
             for m in modes
         ]
-        report["keras"] = run_jobs(keras_job, jobs, args.workers)
+        report["keras"] = run_jobs(keras_job, jobs, args.workers, fresh=True)
         print(
             f"\nKeras on digits: {args.keras_trials} trials of up to {args.epochs} epochs, "
             "val_accuracy (max) against params (min)\n"

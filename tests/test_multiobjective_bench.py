@@ -1,0 +1,36 @@
+"""The multi-objective benchmark runs end to end (``--quick``); its figures come from full
+runs (bench/results/multiobjective*.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_bench
+
+pytestmark = pytest.mark.bench
+
+
+def test_multiobjective_benchmark_quick_run(tmp_path: Path) -> None:
+    out = tmp_path / "multiobjective.json"
+    done = run_bench("multiobjective.py", "--quick", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "| problem | trials | best possible | default | nsga2 | motpe | random" in done.stdout
+    report = json.loads(out.read_text())
+    best = report["meta"]["best_possible"]
+    runs = report["volume"]
+    assert {r["problem"] for r in runs} == {"zdt1", "dtlz2"}
+    for run in runs:
+        # The front after 60 trials holds the one after 50: its volume cannot shrink, and
+        # nothing beats the true front.
+        assert 0 < run["hv"]["50"] <= run["hv"]["60"] <= best[run["problem"]], run
+    assert {t["store"] for t in report["timing"]} == {"memory", "sqlite"}
+    assert all(t["ms_per_trial"] > 0 for t in report["timing"])
+    keras = {r["mode"]: r for r in report["keras"]}
+    assert {"hpdeco-median", "hpdeco-none"} <= set(keras)
+    for run in keras.values():
+        assert 0 < run["hv"] < 0.5  # accuracy above 0.5, and no model has no parameters
+        assert run["pruned"] * 1 <= run["trials"]
+    # Without pruning every trial trains every epoch.
+    assert keras["hpdeco-none"]["epochs_used"] == 4 * 2 and keras["hpdeco-none"]["pruned"] == 0
