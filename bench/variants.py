@@ -5,10 +5,12 @@ each default costs in epochs and what it finds.
 why hpdeco's runs look the way they do, by swapping one default at a time on the same
 task (same data, space, 30 trials x 15 epochs, seeds), each run in its own process:
 
-- ``defaults``: TPE + median pruner;
+- ``defaults``: the default sampler (``auto``: GP while the study is small, TPE after or on
+  spaces of many choices) + median pruner;
 - ``median-complete``: the median pruner comparing with COMPLETE trials only (as Optuna's
   MedianPruner does; hpdeco also counts PRUNED trials at the steps they reached);
 - ``asha``: the ASHA pruner instead of the median;
+- ``tpe``: joint TPE alone (the default sampler before ``auto``);
 - ``tpe-independent``: TPE with one density per parameter (``multivariate=False``);
 - ``random``: the random sampler, median pruner.
 
@@ -41,7 +43,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "variants.json"
-VARIANTS = ("defaults", "median-complete", "asha", "tpe-independent", "random")
+VARIANTS = ("defaults", "median-complete", "asha", "tpe", "tpe-independent", "random")
 
 
 class CompleteOnly:
@@ -83,14 +85,18 @@ def apply(variant: str) -> None:
     import hpdeco.pruners as pruners
     import hpdeco.samplers as samplers
 
+    # Sampler variants replace what a search without sampler= gets, whatever its name.
+    swaps = {
+        "tpe": lambda seed: samplers.TPESampler(seed=seed),
+        "tpe-independent": lambda seed: samplers.TPESampler(seed=seed, multivariate=False),
+        "random": lambda seed: samplers.RandomSampler(seed=seed),
+    }
     if variant == "median-complete":
         pruners.PRUNERS["median"] = lambda: pruners.FunctionPruner(median_of_complete())
     elif variant == "asha":
         pruners.PRUNERS["median"] = pruners.AshaPruner
-    elif variant == "tpe-independent":
-        samplers.SAMPLERS["tpe"] = lambda seed: samplers.TPESampler(seed=seed, multivariate=False)
-    elif variant == "random":
-        samplers.SAMPLERS["tpe"] = lambda seed: samplers.RandomSampler(seed=seed)
+    elif variant in swaps:
+        samplers.SAMPLERS[samplers.DEFAULT_SAMPLER] = swaps[variant]
     elif variant != "defaults":
         raise SystemExit(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
 
