@@ -71,7 +71,7 @@ def nondominated_fronts(points: np.ndarray, limit: int | None = None) -> np.ndar
         return np.zeros(0, dtype=int)
     no_worse = (points[:, None, :] <= points[None, :, :]).all(axis=2)
     better = (points[:, None, :] < points[None, :, :]).any(axis=2)
-    beats = no_worse & better  # beats[i, j]: i dominates j
+    beats = np.logical_and(no_worse, better)  # beats[i, j]: i dominates j
     beaten_by = beats.sum(axis=0)
     fronts = np.full(n, -1)
     level = 0
