@@ -258,3 +258,37 @@ def test_bad_options_are_hpdeco_errors_naming_the_option(make: Any, words: list[
         make()
     for word in words:
         assert word in str(caught.value)
+
+
+def test_motpe_never_counts_pruned_or_infeasible_trials_as_good() -> None:
+    sampler = MOTPESampler(seed=4, n_startup_trials=5)
+    seen: list[tuple[int, list[int]]] = []
+    split = sampler._split
+
+    def spy(model: Any, trial: Any) -> None:
+        split(model, trial)
+        finished = trial.study.finished
+        seen.append((trial.number, [finished[i].number for i in np.flatnonzero(model.good)]))
+
+    sampler._split = spy  # type: ignore[method-assign]
+    with hpdeco.search(
+        objective=OBJECTIVES,
+        constraints={"load": ("<=", 1.0)},
+        store=":memory:",
+        max_trials=40,
+        sampler=sampler,
+        pruner=lambda trial: trial.number % 4 == 1,
+        verbose=0,
+    ) as search:
+        for trial in search:
+            f1, f2 = zdt1([hp.Float(f"x{i}", 0.0, 1.0) for i in range(4)])
+            infeasible = trial.number % 3 == 0
+            trial.set_value("load", 5.0 if infeasible else 0.0)
+            trial.set_value("f2", f2 - 100.0 if infeasible else f2)
+            trial.report(f1 - 100.0 if infeasible else f1, step=1)
+            trial.should_prune()
+    states = {t.number: t.state for t in search.trials}
+    assert len(seen) >= 30
+    for _, good in seen:
+        assert good
+        assert all(states[n] is TrialState.COMPLETE and n % 3 != 0 for n in good), good
