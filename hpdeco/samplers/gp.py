@@ -11,7 +11,9 @@ Limits, by design:
 * The model costs O(n^3) in the trials it is fitted to; at most ``max_modelled`` (200)
   trials are modelled (the most recent ones, and always the best), so a proposal takes
   tens of milliseconds at 100 trials and about a second at 200. Use ``tpe`` for long
-  studies.
+  studies. The kernel's hyperparameters are refitted at every trial up to 20 finished
+  trials and at every 5th after (most of a proposal's cost), always from the same two
+  starting points, so the proposals depend only on the trials.
 * Unordered choices are one-hot encoded, which works for a few choices with a few values
   each; many categorical parameters are better served by ``tpe``.
 * Conditional parameters are modelled as present in every trial: where a trial did not
@@ -52,6 +54,10 @@ if TYPE_CHECKING:
     from hpdeco.trial import Trial
 
 _SQRT5 = math.sqrt(5.0)
+# The hyperparameters are refitted at every trial up to this many finished trials, then
+# at every REFIT_EVERY-th (see GPSampler._theta).
+REFIT_EVERY_FROM = 20
+REFIT_EVERY = 5
 # Bounds of the log hyperparameters: length scales (inputs live on [0, 1]), signal variance
 # and noise variance (of the standardised values).
 _LOG_LENGTH = (math.log(0.01), math.log(20.0))
@@ -83,9 +89,13 @@ def _one_blas_thread() -> Any:
 class _GP:
     """A zero-mean GP on standardised values, hyperparameters by maximum likelihood."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> None:
         self.x = x
         self.y = y
+        if theta is not None:  # hyperparameters fitted earlier: no search
+            self.theta = theta
+            self._prepare(theta)
+            return
         dims = x.shape[1]
         # Two fixed starts, the better fit kept: smooth (length 0.5, little noise) and rough
         # (length 0.2, more noise). Fixed, so that the fit depends only on the trials and a
@@ -281,6 +291,7 @@ class GPSampler:
         self._sobol = SobolPoints(self.seed)
         self._repeats = Repeats()
         self._proposal_for: tuple[int, dict[str, float] | None, Any] | None = None
+        self._fitted: tuple[tuple[int, tuple[str, ...]], np.ndarray] | None = None
 
     def suggest(self, param: Param, trial: Trial) -> Any:
         proposal, rng = self._proposal(trial)
@@ -325,13 +336,17 @@ class GPSampler:
             return []
         return [p for n, p in read(trial.study.id).items() if n != trial.number]
 
-    def _optimise(self, history: History, running: list[dict[str, Any]], rng: Any) -> dict:
-        layout = _Layout(history.encodings)
-        loss = np.array(history.loss)
-        complete = np.array(history.group) == COMPLETE
+    def _data(
+        self, history: History, layout: _Layout, count: int, running: list[dict[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The first ``count`` finished trials (at most ``max_modelled`` of them) and the
+        running ones as inputs and standardised values; the rows modelled and which of
+        them are complete."""
+        loss = np.array(history.loss[:count])
+        complete = np.array(history.group[:count]) == COMPLETE
         worst = float(loss[complete].max())
         y = np.where(complete, loss, worst)  # pruned and failed: the worst value seen
-        columns = {name: np.array(col, dtype=float) for name, col in history.columns.items()}
+        columns = {n: np.array(c[:count], dtype=float) for n, c in history.columns.items()}
         rows = np.arange(len(y))
         if len(rows) > self.max_modelled:  # the most recent, and always the best
             keep = set(rows[-(self.max_modelled - 1) :].tolist()) | {int(np.argmin(y))}
@@ -348,8 +363,29 @@ class GPSampler:
         cap = median + 3 * spread
         y = np.where(y > cap, cap + np.log1p(np.maximum(y - cap, 0) / spread) * spread, y)
         mean, sd = float(y.mean()), float(y.std()) or 1.0
-        z = (y - mean) / sd
-        gp = _GP(x, z)
+        return x, (y - mean) / sd, rows, complete
+
+    def _theta(self, history: History, layout: _Layout) -> np.ndarray:
+        """The kernel's hyperparameters. Fitting them is most of a proposal's cost and they
+        change slowly, so past ``REFIT_EVERY_FROM`` finished trials they are refitted only
+        at every ``REFIT_EVERY``-th, on the finished trials up to there (no running ones),
+        and kept in between. A function of the trials alone: a resumed study refits at the
+        last such point and proposes what an uninterrupted one would."""
+        n = len(history.loss)
+        at = n if n < REFIT_EVERY_FROM else n - n % REFIT_EVERY
+        if COMPLETE not in history.group[:at]:
+            at = n
+        key = (at, tuple(history.encodings))
+        if self._fitted is None or self._fitted[0] != key:
+            x, z, _, _ = self._data(history, layout, at, [])
+            self._fitted = (key, _GP(x, z).theta)
+        return self._fitted[1]
+
+    def _optimise(self, history: History, running: list[dict[str, Any]], rng: Any) -> dict:
+        layout = _Layout(history.encodings)
+        theta = self._theta(history, layout)
+        x, z, rows, complete = self._data(history, layout, len(history.loss), running)
+        gp = _GP(x, z, theta)
         best = float(z[: len(rows)][complete[rows]].min())
 
         candidates = layout.random(rng, self.n_candidates)
