@@ -1,6 +1,8 @@
 """The default sampler of a study with several objectives: multi-objective TPE while the
 study is small, NSGA-II after (what ``bench/multiobjective.py`` measured; see
-``docs/multiobjective.md``).
+``docs/multiobjective.md``): MOTPE finds more of the front in the first 50 trials, but
+levels off, and by 500 trials NSGA-II is ahead on all three test problems; switching at
+200 finished trials did better at 500 than either alone on ZDT1.
 
 Both read every finished trial, whichever of them proposed it, so the switch loses
 nothing; both are reproducible, so this one is: trial ``n``'s values depend only on
@@ -26,10 +28,10 @@ class MultiObjectiveSampler:
     """MOTPE for the first ``tpe_trials`` finished trials, NSGA-II after.
 
     >>> hpdeco.search(objective=["val_accuracy", ("params", "min")],
-    ...               sampler=MultiObjectiveSampler(seed=7, tpe_trials=300))
+    ...               sampler=MultiObjectiveSampler(seed=7, tpe_trials=200))
     """
 
-    def __init__(self, *, seed: int | None = None, tpe_trials: int = 300) -> None:
+    def __init__(self, *, seed: int | None = None, tpe_trials: int = 200) -> None:
         check_int("MultiObjectiveSampler", "tpe_trials", tpe_trials)
         self.seed = new_seed(seed)
         self.tpe_trials = tpe_trials
