@@ -12,7 +12,8 @@ pruner compares it with.
   with its peers: the finished trials at least as good as it on every other objective whose
   value it already has (set before training, such as the parameter count). A trial behind
   most of those on the first objective is likely dominated, so it is stopped; a model
-  smaller than every finished one has no peers and is never pruned for its accuracy.
+  smaller than every finished one has no peers and is never pruned for its accuracy. The
+  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class _Peers:
 
     def __init__(self, study: Study, keep: Any) -> None:
         self._study = study
+        self.whole = study  # what n_startup_trials counts (hpdeco.pruners._common.started)
         self._keep = keep
         self.store = _PeerStore(self)
 

@@ -349,3 +349,25 @@ def test_the_log_names_every_objective_and_the_front(
     assert "on the Pareto front" in caplog.text and "infeasible" in caplog.text
     err = capsys.readouterr().err
     assert "front=" in err and "best=" not in err
+
+
+def test_pruning_may_start_once_the_study_has_its_startup_trials(tmp_path: Path) -> None:
+    # Trials 0-3 are small and good, 4-5 big and good; trial 6 is mid-sized and poor. Only
+    # 4 finished trials are at least as small as trial 6, but the study has 6 COMPLETE
+    # trials: n_startup_trials=5 is met, and trial 6 trails its peers.
+    sizes = [1, 1, 1, 1, 20, 20, 5]
+    with hpdeco.search(
+        objective=["score", ("size", "min")],
+        store=str(tmp_path / "s.db"),
+        pruner=hpdeco.pruners.MedianPruner(n_startup_trials=5),
+        verbose=0,
+        max_trials=len(sizes),
+    ) as search:
+        for trial in search:
+            poor = trial.number == 6
+            trial.set_value("size", sizes[trial.number])
+            for step in (1, 2, 3):
+                trial.report(0.1 * step if poor else 0.5 + 0.1 * step, step)
+                if trial.should_prune():
+                    break
+    assert search.trials[6].state is TrialState.PRUNED and search.trials[6].last_step == 1

@@ -58,6 +58,14 @@ def completed(study: Study) -> list[TrialRecord]:
     return [r for r in study.finished if r.state is TrialState.COMPLETE]
 
 
+def started(study: Study) -> int:
+    """How many trials of the whole study have COMPLETEd: what ``n_startup_trials`` waits
+    for. With several objectives a pruner sees only a trial's peers (hpdeco.multi) in
+    ``study.finished``; the study's own trials still decide when pruning may start."""
+    whole = getattr(study, "whole", study)
+    return sum(r.state is TrialState.COMPLETE for r in whole.finished)
+
+
 def crossed(curve: Mapping[int, float], step: int, checkpoints: Iterable[int]) -> int | None:
     """The largest checkpoint ``c`` with ``previous step < c <= step``: a step that reports
     sparsely (every 2nd epoch, say) still meets every checkpoint it passes."""

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hpdeco.pruners._common import best_upto, completed, crossed, current_step, reached
+from hpdeco.pruners._common import (
+    best_upto,
+    completed,
+    crossed,
+    current_step,
+    reached,
+    started,
+)
 from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
@@ -84,7 +91,7 @@ class PercentilePruner:
             return False
         study = trial.study
         complete = completed(study)
-        if len(complete) < self.n_startup_trials:
+        if started(study) < self.n_startup_trials:
             return False
         others = []
         for record in complete:
