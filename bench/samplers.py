@@ -60,6 +60,10 @@ Rerun (on 2 busy cores: about 25 minutes, and 10 more for optuna-gp on its own):
     .venv/bin/python bench/samplers.py --load bench/results/samplers.json \\
         bench/results/samplers-optuna-gp.json
 
+The committed figures come from three files: ``samplers.json`` (every sampler but the
+default), ``samplers-auto.json`` (the default and the timing, rerun after a change to its
+GP) and ``samplers-optuna-gp.json``; ``--load`` all three to print them.
+
 ``--quick`` is a smoke run of a few seconds (3 seeds, 25 trials, small timing).
 """
 

@@ -50,3 +50,19 @@ def test_sampler_benchmark_quick_run(tmp_path: Path) -> None:
         assert all(b <= a for a, b in itertools.pairwise(regret)), run
     for timing in report["timing"]:
         assert timing["trials"] == 40 and timing["ms_per_trial"] > 0
+
+
+def test_committed_results_print_with_the_within_5_percent_verdicts() -> None:
+    """``--load`` merges the committed runs (the default, the other samplers, optuna-gp
+    apart) into one table with a verdict per cell and the per-checkpoint summary."""
+    results = Path(__file__).resolve().parent.parent / "bench" / "results"
+    files = ["samplers.json", "samplers-auto.json", "samplers-optuna-gp.json"]
+    done = run_bench("samplers.py", "--load", *(str(results / f) for f in files))
+    assert done.returncode == 0, done.stderr
+    assert "| auto within 5% of best peer |" in done.stdout
+    assert "seeds per sampler: auto 20" in done.stdout
+    for n in (50, 100):
+        assert f"{n} trials, tuned tasks: auto within 5% of the best peer on" in done.stdout
+    assert "| mixed | 100 |" in done.stdout and "mixed, 100 trials: auto beats optuna-tpe" in (
+        done.stdout
+    )
