@@ -50,6 +50,15 @@ def pareto_front(records: Iterable[TrialRecord], directions: Sequence[str]) -> l
     first objective."""
     pool = candidates(records, len(directions))
     keyed = sorted(((signed(_floats(r.values), directions), r.number, r) for r in pool), key=_order)
+    if len(directions) == 2:
+        # Sorted by the first objective, a point is on the front exactly when it beats
+        # every point before it on the second.
+        kept, lowest = [], math.inf
+        for point, _number, record in keyed:
+            if point[1] < lowest:
+                kept.append(record)
+                lowest = point[1]
+        return kept
     front: list[tuple[tuple[float, ...], TrialRecord]] = []
     for point, _number, record in keyed:
         # Sorted lexicographically, a point can only be dominated (or equalled) by one
