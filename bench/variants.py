@@ -149,6 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from here")
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
@@ -164,7 +165,8 @@ def main() -> None:
     for v in variants:
         if v not in VARIANTS:
             raise SystemExit(f"unknown variant {v!r}; use one of {', '.join(VARIANTS)}")
-    jobs = [(v, s) for v in variants for s in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(v, s) for v in variants for s in seeds]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(lambda j: spawn(j[0], j[1], args.trials, args.epochs), jobs))
     summary = {}
@@ -196,7 +198,7 @@ def main() -> None:
         "hpdeco_commit": commit or None,
         "trials": args.trials,
         "epochs": args.epochs,
-        "seeds": list(range(args.seeds)),
+        "seeds": list(seeds),
         "jobs": args.jobs,
         "summary": summary,
         "runs": rows,
