@@ -38,6 +38,15 @@ Three parts:
    final front (reference: accuracy 0.5 and the largest model of the space, parameters
    scaled by that size, so the best possible is below 0.5) and the epochs trained.
 
+4. **Pruning replayed on recorded curves.** The recorded learning curves of
+   ``bench/data/*_curves.csv`` (MLPs of 1-3 layers on digits and on a synthetic task, 20
+   epochs each) replayed through ``trial.report``/``should_prune`` in ``--orders`` (10)
+   random orders, objectives ``val_accuracy`` (max) and the MLP's parameter count (min,
+   set before the first epoch), with the default median pruner and with none: the epochs
+   used and the hypervolume of the final front (reference: accuracy 0.5 and the table's
+   largest model). The order is random (as a random sampler would give), which the live
+   Keras part, whose sampler proposes mostly small models, does not show.
+
 Optuna is optional (``pip install optuna``); without it its columns are left out.
 
 Rerun (about 25 minutes on 2 busy cores; ``--quick`` takes about a minute)::
@@ -48,6 +57,7 @@ Rerun (about 25 minutes on 2 busy cores; ``--quick`` takes about a minute)::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -440,10 +450,94 @@ def run_jobs(
         return list(pool.map(function, jobs))
 
 
+DATA = Path(__file__).parent / "data"
+TABLES = ("digits_curves", "synthetic_curves", "digits_seed1_curves")
+
+
+def mlp_params(units: str, inputs: int = 64, classes: int = 10) -> int:
+    """The parameter count of a dense MLP with hidden layers ``units`` ("64-32")."""
+    sizes = [inputs, *(int(u) for u in units.split("-")), classes]
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
+
+
+def read_table(name: str) -> dict[int, tuple[int, dict[int, float]]]:
+    """A recorded table: each configuration's parameter count and val_accuracy curve."""
+    import csv
+
+    configs: dict[int, tuple[int, dict[int, float]]] = {}
+    with open(DATA / f"{name}.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = int(row["config_id"])
+            if key not in configs:
+                classes = 5 if name.startswith("synthetic") else 10
+                inputs = 30 if name.startswith("synthetic") else 64
+                configs[key] = (mlp_params(row["units"], inputs, classes), {})
+            configs[key][1][int(row["epoch"])] = float(row["val_accuracy"])
+    return configs
+
+
+def replay_job(job: tuple[str, str, int]) -> dict[str, Any]:
+    """One order of one table, with the median pruner or none."""
+    import random
+
+    table, pruner, seed = job
+    configs = read_table(table)
+    order = sorted(configs)
+    random.Random(seed).shuffle(order)
+    largest = max(size for size, _ in configs.values())
+    with hpdeco.search(
+        objective=["val_accuracy", ("params", "min")],
+        store=":memory:",
+        max_trials=len(order),
+        pruner=pruner,
+        sampler=lambda param, trial: param.default,
+        verbose=0,
+    ) as search:
+        for trial in search:
+            size, curve = configs[order[trial.number]]
+            trial.set_value("params", size)
+            for step in sorted(curve):
+                trial.report(curve[step], step)
+                if trial.should_prune():
+                    break
+        records = search.trials
+    points = [
+        (-r.values[0], r.values[1] / largest)
+        for r in records
+        if r.state is hpdeco.TrialState.COMPLETE
+    ]
+    return {
+        "table": table,
+        "pruner": pruner,
+        "seed": seed,
+        "epochs_used": sum(len(r.intermediate_values) for r in records),
+        "epochs_total": sum(len(curve) for _, curve in configs.values()),
+        "hv": hypervolume(points, KERAS_REFERENCE),
+    }
+
+
+def replay_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| table | epochs used, median pruner | hypervolume, median pruner"
+        " | hypervolume, no pruning |",
+        "|---|---:|---:|---:|",
+    ]
+    for table in dict.fromkeys(r["table"] for r in rows):
+        mine = [r for r in rows if r["table"] == table and r["pruner"] == "median"]
+        none = [r for r in rows if r["table"] == table and r["pruner"] == "none"]
+        used = statistics.median(r["epochs_used"] / r["epochs_total"] for r in mine)
+        lines.append(
+            f"| {table} | {100 * used:.1f}% | {statistics.median(r['hv'] for r in mine):.4f} "
+            f"| {statistics.median(r['hv'] for r in none):.4f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (about a minute)")
-    parser.add_argument("--parts", default="volume,timing,keras")
+    parser.add_argument("--parts", default="volume,timing,keras,replay")
+    parser.add_argument("--orders", type=int, default=10, help="replay: random orders per table")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
@@ -460,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seeds, args.trials, args.problems = 2, 60, "zdt1,dtlz2"
         args.timing_trials, args.timing_seeds = 40, 1
         args.keras_seeds, args.keras_trials, args.epochs = 1, 4, 2
+        args.orders = 1
     parts = args.parts.split(",")
     notes: list[str] = []
     optuna_ok = has_optuna()
@@ -468,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     samplers = args.samplers.split(",") if args.samplers else [*HPDECO, *OPTUNA]
     samplers = [s for s in samplers if optuna_ok or not s.startswith("optuna")]
     checkpoints = sorted({min(50, args.trials), args.trials})
-    report: dict[str, Any] = {"meta": {}, "volume": [], "timing": [], "keras": []}
+    report: dict[str, Any] = {"meta": {}, "volume": [], "timing": [], "keras": [], "replay": []}
     started = time.perf_counter()
     if "volume" in parts:
         jobs = [
@@ -507,6 +602,17 @@ def main(argv: list[str] | None = None) -> int:
             "val_accuracy (max) against params (min)\n"
         )
         print(keras_table(report["keras"]))
+    if "replay" in parts:
+        tables = TABLES[:1] if args.quick else TABLES
+        jobs = [
+            (t, p, seed) for t in tables for p in ("median", "none") for seed in range(args.orders)
+        ]
+        report["replay"] = run_jobs(replay_job, jobs, args.workers)
+        print(
+            f"\nPruning replayed on recorded curves, {args.orders} random orders: val_accuracy "
+            "(max) against the parameter count (min), medians\n"
+        )
+        print(replay_table(report["replay"]))
     for note in notes:
         print("note:", note)
     elapsed = time.perf_counter() - started

@@ -27,7 +27,7 @@ from hpdeco.objective import parse_objectives
 from hpdeco.progress import Progress, stop_line
 from hpdeco.pruners import Pruner, resolve_pruner
 from hpdeco.records import TrialRecord, TrialState
-from hpdeco.samplers import Sampler, resolve_sampler
+from hpdeco.samplers import DEFAULT_MULTI_SAMPLER, Sampler, resolve_sampler
 from hpdeco.space import Param, current_trial, in_flight
 from hpdeco.static import StaticSpace
 from hpdeco.store import Store, open_store
@@ -53,9 +53,6 @@ def default_study_name() -> str:
     file = Path(path)
     return file.parent.name if file.stem == "__main__" else file.stem  # python -m package
 
-
-# The sampler of a study of several objectives when none is named.
-DEFAULT_MULTI_SAMPLER = "random"
 
 
 class Search:

@@ -371,3 +371,23 @@ def test_pruning_may_start_once_the_study_has_its_startup_trials(tmp_path: Path)
                 if trial.should_prune():
                     break
     assert search.trials[6].state is TrialState.PRUNED and search.trials[6].last_step == 1
+
+
+def test_the_default_sampler_with_several_objectives_is_the_multi_objective_one() -> None:
+    from hpdeco.samplers.auto import AutoSampler
+    from hpdeco.samplers.multi import MultiObjectiveSampler
+
+    with hpdeco.search(objective=[("a", "max"), ("b", "min")], store=":memory:",
+                       verbose=0, max_trials=1) as search:  # fmt: skip
+        assert isinstance(search.study.sampler, MultiObjectiveSampler)
+    with hpdeco.search(objective="loss", store=":memory:", verbose=0, max_trials=1) as search:
+        assert isinstance(search.study.sampler, AutoSampler)
+
+
+def test_single_objective_samplers_never_learn_from_infeasible_trials() -> None:
+    from hpdeco.samplers._common import BAD, COMPLETE, History
+
+    history = History()
+    history.add(record(0, 0.99, violation=2.0), sign=-1.0)  # the best value, infeasible
+    history.add(record(1, 0.5, violation=0.0), sign=-1.0)
+    assert history.group == [BAD, COMPLETE]

@@ -34,3 +34,10 @@ def test_multiobjective_benchmark_quick_run(tmp_path: Path) -> None:
         assert run["pruned"] * 1 <= run["trials"]
     # Without pruning every trial trains every epoch.
     assert keras["hpdeco-none"]["epochs_used"] == 4 * 2 and keras["hpdeco-none"]["pruned"] == 0
+    replay = report["replay"]
+    assert {r["pruner"] for r in replay} == {"median", "none"}
+    for run in replay:
+        assert 0 < run["hv"] < 0.5 and 0 < run["epochs_used"] <= run["epochs_total"]
+    # No pruning replays every recorded epoch; the median pruner stops some trials early.
+    assert all(r["epochs_used"] == r["epochs_total"] for r in replay if r["pruner"] == "none")
+    assert any(r["epochs_used"] < r["epochs_total"] for r in replay if r["pruner"] == "median")

@@ -48,6 +48,9 @@ _CLASSES = {
     "AutoSampler": "hpdeco.samplers.auto",
     "GPSampler": "hpdeco.samplers.gp",
     "GridSampler": "hpdeco.samplers.grid",
+    "MOTPESampler": "hpdeco.samplers.motpe",
+    "MultiObjectiveSampler": "hpdeco.samplers.multi",
+    "NSGA2Sampler": "hpdeco.samplers.nsga2",
     "RandomSampler": "hpdeco.samplers.random",
     "SobolSampler": "hpdeco.samplers.sobol",
     "TPESampler": "hpdeco.samplers.tpe",
@@ -72,10 +75,16 @@ SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "sobol": _seeded("SobolSampler"),
     "tpe": _seeded("TPESampler"),
     "gp": _seeded("GPSampler"),
+    "motpe": _seeded("MOTPESampler"),
+    "nsga2": _seeded("NSGA2Sampler"),
+    "multi": _seeded("MultiObjectiveSampler"),
 }
 # GP while a study is small on spaces of numbers and few choices, TPE otherwise: see
 # hpdeco/samplers/auto.py and bench/samplers.py for why.
 DEFAULT_SAMPLER = "auto"
+# With several objectives: MOTPE for the first 200 finished trials, NSGA-II after (see
+# docs/multiobjective.md and bench/multiobjective.py).
+DEFAULT_MULTI_SAMPLER = "multi"
 
 
 def resolve_sampler(
@@ -103,12 +112,16 @@ def resolve_sampler(
 
 
 __all__ = [
+    "DEFAULT_MULTI_SAMPLER",
     "DEFAULT_SAMPLER",
     "AutoSampler",
     "SAMPLERS",
     "FunctionSampler",
     "GPSampler",
     "GridSampler",
+    "MOTPESampler",
+    "MultiObjectiveSampler",
+    "NSGA2Sampler",
     "RandomSampler",
     "Sampler",
     "SobolSampler",

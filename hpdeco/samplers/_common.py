@@ -111,7 +111,9 @@ class History:
 
     def add(self, record: TrialRecord, sign: float) -> None:
         value = record.value
-        finite = value is not None and math.isfinite(value)
+        # An infeasible trial (it broke the study's constraints) never counts as a result:
+        # however good its value, the samplers must not steer toward it.
+        finite = value is not None and math.isfinite(value) and record.feasible
         if record.state is TrialState.COMPLETE and finite:
             group, step = COMPLETE, 0.0
         elif record.state is TrialState.PRUNED and finite:
