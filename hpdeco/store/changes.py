@@ -127,41 +127,13 @@ def changed_listing(store: SQLStore, study_id: int, since: Cursor) -> Listing:
         seq=max([since.seq, *(r[8] for r in found if r[8] is not None)]),
     )
     ids = [r[0] for r in found]
-    params: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    extras = store._extras(ids)
+    params, run_values = extras.params, extras.run_values
+    values, violations = extras.values, extras.violations
     texts: dict[int, dict[int, dict[str, str]]] = {i: {} for i in ids}  # id -> run -> metric
-    run_values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
-    values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
-    violations: dict[int, float | None] = {}
     for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for trial_id, name, raw in store._run(
-            f"SELECT trial_id, name, value FROM params WHERE trial_id IN ({marks})"
-            " ORDER BY trial_id, position",
-            chunk,
-        ).fetchall():
-            params[trial_id][name] = json.loads(raw)
         for trial_id, run, name, text in _curve_texts(store, chunk):
             texts[trial_id].setdefault(run, {})[name] = text
-        if store.schema < 3:
-            continue
-        for trial_id, run, value in store._run(
-            f"SELECT trial_id, run, value FROM runs WHERE trial_id IN ({marks}) AND run >= 0",
-            chunk,
-        ).fetchall():
-            run_values[trial_id][run] = value
-        if store.schema < 4:
-            continue
-        for trial_id, index, value in store._run(
-            f"SELECT trial_id, objective, value FROM trial_values WHERE trial_id IN ({marks})",
-            chunk,
-        ).fetchall():
-            values[trial_id][index] = math.nan if value is None else value
-        violations.update(
-            store._run(
-                f"SELECT id, violation FROM trials WHERE id IN ({marks}) AND violation IS NOT NULL",
-                chunk,
-            ).fetchall()
-        )
     # A trial of several runs (folds, executions) is drawn run by run, and its curves are
     # the mean over its runs, from the full values (as TrialRecord.metrics): read again,
     # for those trials only.

@@ -26,6 +26,17 @@ class StudyOverview:
     last_activity: float | None  # the latest start or finish of any trial
 
 
+@dataclasses.dataclass(frozen=True)
+class TrialExtras:
+    """Per trial id: its parameters, each run's value, its value per objective (several
+    objectives) and its constraint violation (when it has one)."""
+
+    params: dict[int, dict[str, Any]]
+    run_values: dict[int, dict[int, float | None]]
+    values: dict[int, dict[int, float | None]]
+    violations: dict[int, float | None]
+
+
 class Reading:
     """The read queries of a store; a backend supplies ``_run`` and ``schema``."""
 
@@ -114,19 +125,10 @@ class Reading:
 
     def _records(self, rows: list[Sequence[Any]], objective: str) -> list[TrialRecord]:
         ids = [r[0] for r in rows]
-        params: dict[int, dict[str, Any]] = {i: {} for i in ids}
+        extras = self._extras(ids)
         runs: dict[int, dict[int, dict[str, dict[int, float]]]] = {i: {} for i in ids}
-        run_values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
-        values: dict[int, dict[int, float | None]] = {i: {} for i in ids}
-        violations: dict[int, float | None] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            for trial_id, name, value in self._run(
-                f"SELECT trial_id, name, value FROM params WHERE trial_id IN ({marks})"
-                " ORDER BY trial_id, position",
-                chunk,
-            ).fetchall():
-                params[trial_id][name] = json.loads(value)
             run_column = "run" if self.schema >= 3 else "0"  # every metric was run 0's
             order = "trial_id, run, name, step" if self.schema >= 3 else "trial_id, name, step"
             for trial_id, run, name, step, value in self._run(
@@ -136,28 +138,8 @@ class Reading:
             ).fetchall():
                 curves = runs[trial_id].setdefault(run, {})
                 curves.setdefault(name, {})[step] = math.nan if value is None else value
-            if self.schema < 3:
-                continue
-            for trial_id, run, value in self._run(
-                f"SELECT trial_id, run, value FROM runs WHERE trial_id IN ({marks}) AND run >= 0"
-                " ORDER BY trial_id, run",
-                chunk,
-            ).fetchall():
-                run_values[trial_id][run] = value
-            if self.schema < 4:
-                continue
-            for trial_id, index, value in self._run(
-                f"SELECT trial_id, objective, value FROM trial_values WHERE trial_id IN ({marks})",
-                chunk,
-            ).fetchall():
-                values[trial_id][index] = math.nan if value is None else value
-            violations.update(
-                self._run(
-                    f"SELECT id, violation FROM trials WHERE id IN ({marks})"
-                    " AND violation IS NOT NULL",
-                    chunk,
-                ).fetchall()
-            )
+        params, run_values = extras.params, extras.run_values
+        values, violations = extras.values, extras.violations
         records = []
         for r in rows:
             by_run = runs[r[0]]
@@ -186,6 +168,46 @@ class Reading:
                 )
             )
         return records
+
+    def _extras(self, ids: list[int]) -> TrialExtras:
+        """What a trial's record holds besides its row and curves, for trials ``ids``."""
+        extras = TrialExtras(
+            params={i: {} for i in ids},
+            run_values={i: {} for i in ids},
+            values={i: {} for i in ids},
+            violations={},
+        )
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for trial_id, name, value in self._run(
+                f"SELECT trial_id, name, value FROM params WHERE trial_id IN ({marks})"
+                " ORDER BY trial_id, position",
+                chunk,
+            ).fetchall():
+                extras.params[trial_id][name] = json.loads(value)
+            if self.schema < 3:
+                continue
+            for trial_id, run, value in self._run(
+                f"SELECT trial_id, run, value FROM runs WHERE trial_id IN ({marks}) AND run >= 0"
+                " ORDER BY trial_id, run",
+                chunk,
+            ).fetchall():
+                extras.run_values[trial_id][run] = value
+            if self.schema < 4:
+                continue
+            for trial_id, index, value in self._run(
+                f"SELECT trial_id, objective, value FROM trial_values WHERE trial_id IN ({marks})",
+                chunk,
+            ).fetchall():
+                extras.values[trial_id][index] = math.nan if value is None else value
+            extras.violations.update(
+                self._run(
+                    f"SELECT id, violation FROM trials WHERE id IN ({marks})"
+                    " AND violation IS NOT NULL",
+                    chunk,
+                ).fetchall()
+            )
+        return extras
 
     def values_at(self, study_id: int, name: str, step: int) -> dict[int, float]:
         """Every trial's value of metric ``name`` at ``step``, by trial number (for pruners):
