@@ -336,7 +336,9 @@ def test_pareto_plot_is_written_for_several_objectives_only(tmp_path: Path) -> N
         for trial in s:
             trial.report(hp.Float("x", 0.0, 1.0), 1)
     written, skipped = plots.save_plots(hpdeco.load_study("one", store=store), tmp_path / "g")
-    assert "one objective" in skipped["pareto"]
+    assert "pareto" not in skipped and not (tmp_path / "g" / "pareto.png").exists()
+    with pytest.raises(UsageError, match="one objective"):
+        plots.plot_pareto(hpdeco.load_study("one", store=store))
 
 
 def test_the_log_names_every_objective_and_the_front(

@@ -62,6 +62,8 @@ def save_plots(
     written: list[Path] = []
     skipped: dict[str, str] = {}
     for name, make in FIGURES.items():
+        if name == "pareto" and len(study.objectives) < 2:
+            continue  # one objective: no front to draw, and nothing to explain
         try:
             fig = plot_learning_curves(study, metric) if name == "learning_curves" else make(study)
         except MissingDependency:
