@@ -54,7 +54,6 @@ def default_study_name() -> str:
     return file.parent.name if file.stem == "__main__" else file.stem  # python -m package
 
 
-
 class Search:
     """A search: ``with hpdeco.search(objective="val_accuracy") as s: for trial in s: ...``.
 
