@@ -63,7 +63,7 @@ TARGET = 0.97  # validation accuracy for "time to 97%"
 TUNERS = ("hpdeco", "kt_random", "kt_bayes", "kt_hyperband", "optuna")
 LABELS = {
     "plain": "plain Keras loop",
-    "hpdeco": "hpdeco (TPE + median pruner, defaults)",
+    "hpdeco": "hpdeco (auto sampler + median pruner, defaults)",
     "hpdeco_random": "hpdeco (random, no pruner)",
     "kt_random": "KerasTuner RandomSearch",
     "kt_bayes": "KerasTuner BayesianOptimization",
