@@ -26,7 +26,7 @@ def test_headtohead_quick_run(tmp_path: Path) -> None:
     proc = run_bench("headtohead.py", "--quick", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "| method | wall s | inside fit s | outside fit s | wall / plain loop |" in proc.stdout
-    assert "| hpdeco (TPE + median pruner, defaults) |" in proc.stdout
+    assert "| hpdeco (auto sampler + median pruner, defaults) |" in proc.stdout
     result = json.loads(out.read_text())
     assert result["skipped"] == {}
     assert set(result["overhead"]["summary"]) == {
