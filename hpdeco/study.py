@@ -112,10 +112,10 @@ class Study:
         """The feasible COMPLETE trial with the best value (the lower number among equals),
         or None. With several objectives: the first of :attr:`best_trials`, the best on
         the first objective among the Pareto front."""
-        self.refresh()
         if len(self.objectives) > 1:
             front = self.best_trials
             return front[0] if front else None
+        self.refresh()
         return best(self._finished, self.direction)
 
     @property

@@ -262,10 +262,9 @@ class Trial:
         self._given[name] = number
 
     def _value_step(self, curve: Mapping[int, float]) -> int | None:
-        """The step whose value is the run's value (see _curve_value)."""
+        """The step whose value is the run's value: the first that reached the best finite
+        value, or the last finite one with ``trial_value="last"``; None when none is."""
         finite = {s: v for s, v in curve.items() if _finite(v)}
-        if self._pruned_step is not None and self._pruned_step in curve:
-            return self._pruned_step
         if not finite:
             return None
         if self.study.settings.get("trial_value") == "last":
@@ -274,19 +273,18 @@ class Trial:
         return min(s for s, v in finite.items() if v == target)
 
     def _named_values(self, first: float | None) -> dict[str, float | None]:
-        """The current run's value of the first objective and every followed name."""
+        """The current run's value of the first objective and every followed name, all
+        read at the step that gave the run its value (where it was pruned, if it was)."""
         from hpdeco.multi import values_at
 
-        step = self._value_step(self._intermediate)
+        curve = self._intermediate
+        pruned = self._pruned_step
+        step = pruned if pruned is not None and pruned in curve else self._value_step(curve)
         return values_at(self.study, first, self._curves, self._given, step)
 
     def _curve_value(self, curve: Mapping[int, float]) -> float | None:
-        finite = {s: v for s, v in curve.items() if _finite(v)}
-        if not finite:
-            return None
-        if self.study.settings.get("trial_value") == "last":
-            return finite[max(finite)]
-        return self.study.best_of(finite.values())
+        step = self._value_step(curve)
+        return None if step is None else curve[step]
 
     def runs(
         self,

@@ -48,6 +48,26 @@ class Changes:
     cursor: Cursor
 
 
+def _changed(
+    store: SQLStore, study_id: int, since: Cursor, columns: str
+) -> tuple[list[Sequence[Any]], Cursor]:
+    """``columns`` (the second ``number``, the last ``finish_seq``) of the trials numbered
+    above ``since.number``, finished after ``since.seq`` or RUNNING now, by number, and the
+    next cursor. The cursor comes from this one query: a trial that finishes while its
+    record is read afterwards is sent as RUNNING now and again, finished, on the next
+    poll."""
+    found = store._run(
+        f"SELECT {columns} FROM trials WHERE study_id = ?"
+        " AND (number > ? OR finish_seq > ? OR state = 'RUNNING') ORDER BY number",
+        (study_id, since.number, since.seq),
+    ).fetchall()
+    cursor = Cursor(
+        number=max([since.number, *(r[1] for r in found)]),
+        seq=max([since.seq, *(r[-1] for r in found if r[-1] is not None)]),
+    )
+    return found, cursor
+
+
 def changed_trials(store: SQLStore, study_id: int, objective: str, since: Cursor) -> Changes:
     """Trials of the study numbered above ``since.number``, finished after ``since.seq``, or
     RUNNING now, by number, with their parameters and curves; the first poll
@@ -56,17 +76,7 @@ def changed_trials(store: SQLStore, study_id: int, objective: str, since: Cursor
     >>> first = changed_trials(store, study.id, study.objective, Cursor())
     >>> later = changed_trials(store, study.id, study.objective, first.cursor)
     """
-    found = store._run(
-        "SELECT id, number, finish_seq FROM trials WHERE study_id = ?"
-        " AND (number > ? OR finish_seq > ? OR state = 'RUNNING') ORDER BY number",
-        (study_id, since.number, since.seq),
-    ).fetchall()
-    # The cursor comes from this one query: a trial that finishes while its record is read
-    # below is sent as RUNNING now and again, finished, on the next poll.
-    cursor = Cursor(
-        number=max([since.number, *(r[1] for r in found)]),
-        seq=max([since.seq, *(r[2] for r in found if r[2] is not None)]),
-    )
+    found, cursor = _changed(store, study_id, since, "id, number, finish_seq")
     records: list[TrialRecord] = []
     for chunk in _chunks([r[0] for r in found]):
         marks = ",".join("?" * len(chunk))
@@ -116,15 +126,11 @@ def short(value: float | None) -> str:
 def changed_listing(store: SQLStore, study_id: int, since: Cursor) -> Listing:
     """What :func:`changed_trials` reads (the same trials and cursor, by number), with
     compact curves (see :class:`Listed`)."""
-    found = store._run(
-        "SELECT id, number, state, value, last_step, reason, started_at, finished_at,"
-        " finish_seq FROM trials WHERE study_id = ?"
-        " AND (number > ? OR finish_seq > ? OR state = 'RUNNING') ORDER BY number",
-        (study_id, since.number, since.seq),
-    ).fetchall()
-    cursor = Cursor(
-        number=max([since.number, *(r[1] for r in found)]),
-        seq=max([since.seq, *(r[8] for r in found if r[8] is not None)]),
+    found, cursor = _changed(
+        store,
+        study_id,
+        since,
+        "id, number, state, value, last_step, reason, started_at, finished_at, finish_seq",
     )
     ids = [r[0] for r in found]
     extras = store._extras(ids)
