@@ -14,8 +14,11 @@ One rule everywhere (``search.best_trials``, ``hpdeco pareto``, the plots, the d
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from hpdeco.records import TrialRecord, TrialState
 
@@ -131,3 +134,96 @@ def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float]) -
                 [p[:-1] for p in inside[: k + 1]], reference[:-1]
             )
     return volume
+
+
+# Past this many (points x cells), contributions are summed one point at a time instead.
+GRID_CELLS = 1_000_000
+
+
+def _dominance_grid(
+    points: Sequence[Sequence[float]], reference: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The box below ``reference`` cut into cells at every point's coordinates: which
+    cells each point dominates, (k, cells) booleans, and each cell's volume (cells,).
+    Exact for any front; its size is about k^(m+1), so meant for small sets (tens of
+    points, 2-4 objectives)."""
+    array = np.asarray(points, dtype=float).reshape(len(points), len(reference))
+    ref = np.asarray(reference, dtype=float)
+    inside = (array < ref).all(axis=1)
+    corners = []
+    widths = []
+    for j in range(len(ref)):
+        edges = np.unique(np.append(array[inside, j], ref[j]))
+        corners.append(edges[:-1])
+        widths.append(np.diff(edges))
+    k = len(array)
+    dominated = np.ones((k, *(len(c) for c in corners)), dtype=bool)
+    volume = np.ones(tuple(len(c) for c in corners))
+    for j, (corner, width) in enumerate(zip(corners, widths, strict=True)):
+        shape = [1] * len(ref)
+        shape[j] = len(corner)
+        # A point dominates a cell when it is at or below the cell's lower corner.
+        below = array[:, j, None] <= corner[None, :]
+        dominated &= below.reshape(k, *shape)
+        volume = volume * width.reshape(shape)
+    dominated &= inside.reshape(k, *([1] * len(ref)))
+    dominated = dominated.reshape(k, -1)
+    volume = volume.reshape(-1)
+    reached = dominated.any(axis=0)  # cells no point covers add nothing to any sum
+    return dominated[:, reached], volume[reached]
+
+
+def hypervolume_contributions(
+    points: Sequence[Sequence[float]], reference: Sequence[float]
+) -> list[float]:
+    """Each point's exclusive hypervolume (lower-is-better): the volume that the set loses
+    when that point alone is removed. A dominated point, a duplicate, or one outside the
+    reference box adds nothing alone, so gets 0."""
+    if not points:
+        return []
+    if len(points) * (len(points) + 1) ** len(reference) > GRID_CELLS:
+        return [
+            exclusive_volume(p, [q for j, q in enumerate(points) if j != i], reference)
+            for i, p in enumerate(points)
+        ]
+    dominated, volume = _dominance_grid(points, reference)
+    alone = dominated.sum(axis=0) == 1  # the cells that only one point covers
+    return [float(v) for v in dominated.astype(float) @ np.where(alone, volume, 0.0)]
+
+
+def greedy_hypervolume_subset(
+    points: Sequence[Sequence[float]], reference: Sequence[float], count: int
+) -> list[int]:
+    """``count`` of ``points`` (lower-is-better) chosen one at a time, each the one that
+    adds most hypervolume to those chosen before it (ties: the lower index); the indices,
+    in the order chosen. Greedy is within (1 - 1/e) of the best subset and needs no search.
+
+    Lazily: a point's gain only shrinks as others are chosen, so a gain computed earlier
+    bounds it, and a point whose fresh gain still beats every other bound is the best one
+    (usually a few hypervolumes per step instead of one per point)."""
+    chosen: list[tuple[float, ...]] = []
+    picked: list[int] = []
+    # (-bound, index, step the bound was computed at), the best bound first.
+    heap = [(-exclusive_volume(p, [], reference), i, 0) for i, p in enumerate(points)]
+    heapq.heapify(heap)
+    while heap and len(picked) < count:
+        _, index, step = heapq.heappop(heap)
+        if step == len(picked):  # fresh: no other point can add more
+            picked.append(index)
+            chosen.append(tuple(points[index]))
+            continue
+        gain = exclusive_volume(points[index], chosen, reference)
+        heapq.heappush(heap, (-gain, index, len(picked)))
+    return picked
+
+
+def exclusive_volume(
+    point: Sequence[float], others: Sequence[Sequence[float]], reference: Sequence[float]
+) -> float:
+    """The hypervolume that ``point`` adds to ``others`` (lower-is-better): its box up to
+    ``reference`` less the part of it that ``others`` already dominate."""
+    box = math.prod(max(r - x, 0.0) for x, r in zip(point, reference, strict=True))
+    if box == 0.0 or not others:
+        return box
+    clipped = [tuple(max(x, y) for x, y in zip(point, q, strict=True)) for q in others]
+    return box - hypervolume(clipped, reference)

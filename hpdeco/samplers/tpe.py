@@ -90,6 +90,10 @@ class _Model:
         self._columns: dict[str, np.ndarray] = {}
         self.sets: dict[str, tuple[Any, ...]] = {}
         self.proposal: dict[str, float] | None = None
+        # Per-trial weights of the good trials in ``l`` (one per row, positive; rows that
+        # are not good are read as 1). None: every good trial weighs 1. The multi-objective
+        # TPE sets them (a trial's share of the good trials' hypervolume).
+        self.weights: np.ndarray | None = None
 
     def column(self, name: str) -> np.ndarray:
         column = self._columns.get(name)
@@ -329,29 +333,41 @@ class TPESampler:
         return good
 
     def _mixture(
-        self, model: _Model, encoding: Encoding, select: np.ndarray, codes: np.ndarray
+        self,
+        model: _Model,
+        encoding: Encoding,
+        select: np.ndarray,
+        codes: np.ndarray,
+        weights: np.ndarray | None = None,
     ) -> np.ndarray:
-        """log of one group's density of one parameter at ``codes``."""
+        """log of one group's density of one parameter at ``codes`` (``weights``: one per
+        row, for the selected trials' kernels; None: each weighs 1)."""
         column, _, _, _, width = self._sets(model, encoding.param.name, encoding)
         prior = math.log(self.prior_weight) + encoding.log_prior()
         terms = self._log_kernel(encoding, codes, column[select], width[select])
         prior_terms = np.full((len(codes), 1), prior)
+        if weights is None:
+            # Every trial weighs 1 (down-weighting old trials was tried and did not help).
+            total = _logsumexp(np.concatenate([terms, prior_terms], axis=1), axis=1)
+            return total - math.log(float(select.sum()) + self.prior_weight)
+        chosen = weights[select]
+        terms = terms + np.log(chosen)[None, :]
         total = _logsumexp(np.concatenate([terms, prior_terms], axis=1), axis=1)
-        # Every trial weighs 1 (down-weighting old trials was tried and did not help).
-        return total - math.log(float(select.sum()) + self.prior_weight)
+        return total - math.log(float(chosen.sum()) + self.prior_weight)
 
     def _score(self, model: _Model, encoding: Encoding, codes: np.ndarray) -> np.ndarray:
         _, _, good, bad, _ = self._sets(model, encoding.param.name, encoding)
-        return self._mixture(model, encoding, good, codes) - self._mixture(
+        return self._mixture(model, encoding, good, codes, model.weights) - self._mixture(
             model, encoding, bad, codes
         )
 
     # -- proposals ----------------------------------------------------------------------------
 
-    def _pick(self, rng: Any, count: int) -> np.ndarray:
+    def _pick(self, rng: Any, count: int, weights: np.ndarray | None = None) -> np.ndarray:
         """Which component each candidate is drawn from: one of ``count`` good trials, or
-        ``count`` for the prior (weighted ``prior_weight`` against 1 for each trial)."""
-        weights = np.append(np.ones(count), self.prior_weight)
+        ``count`` for the prior (weighted ``prior_weight`` against 1 for each trial, or
+        against ``weights``, one per good trial)."""
+        weights = np.append(np.ones(count) if weights is None else weights, self.prior_weight)
         return rng.choice(count + 1, size=self.n_candidates, p=weights / weights.sum())
 
     def _propose(self, model: _Model, name: str, encoding: Encoding) -> float:
@@ -360,7 +376,7 @@ class TPESampler:
         column, _, good, _, width = self._sets(model, name, encoding)
         rng = model.rng
         rows = np.flatnonzero(good)
-        pick = self._pick(rng, len(rows))
+        pick = self._pick(rng, len(rows), None if model.weights is None else model.weights[rows])
         from_prior = pick == len(rows)
         if len(rows):
             chosen = rows[np.minimum(pick, len(rows) - 1)]
@@ -381,7 +397,8 @@ class TPESampler:
         if n == 0 or not history.encodings:
             return {}
         size = self.n_candidates
-        pick = self._pick(rng, len(good_rows))
+        weights = None if model.weights is None else model.weights[good_rows]
+        pick = self._pick(rng, len(good_rows), weights)
         from_prior = pick == len(good_rows)
         rows = good_rows[np.minimum(pick, len(good_rows) - 1)]
         log_joint = np.zeros((size, n))
@@ -408,9 +425,13 @@ class TPESampler:
             log_joint[active] += kernel
             log_prior[active] += encoding.log_prior()
         prior = (math.log(self.prior_weight) + log_prior)[:, None]
-        log_l = _logsumexp(np.concatenate([log_joint[:, model.good], prior], axis=1), axis=1)
+        good_joint = log_joint[:, model.good]
+        if weights is not None:
+            good_joint = good_joint + np.log(weights)[None, :]
+        log_l = _logsumexp(np.concatenate([good_joint, prior], axis=1), axis=1)
         log_g = _logsumexp(np.concatenate([log_joint[:, ~model.good], prior], axis=1), axis=1)
-        log_l -= math.log(float(model.good.sum()) + self.prior_weight)
+        good_mass = float(model.good.sum()) if weights is None else float(weights.sum())
+        log_l -= math.log(good_mass + self.prior_weight)
         log_g -= math.log(float((~model.good).sum()) + self.prior_weight)
         best = int(np.argmax(log_l - log_g))
         return {
