@@ -106,13 +106,17 @@ def test_greedy_subset_is_the_plain_greedy_one() -> None:
 # -- the sampler's split -------------------------------------------------------------------------
 
 
-def split_after(values: list[tuple[float, float]], **options: Any) -> tuple[list[int], Any]:
+def split_after(
+    values: list[tuple[float, float]], loads: dict[int, float] | None = None, **options: Any
+) -> tuple[list[int], Any]:
     """The good trials (numbers) and their weights (by number) that MOTPE's model takes
-    for the trial after COMPLETE trials with ``values``."""
-    sampler = MOTPESampler(seed=0, n_startup_trials=len(values), **options)
+    for the trial after COMPLETE trials with ``values`` (feasible unless ``loads`` puts
+    a trial's load above 1)."""
+    sampler = MOTPESampler(seed=0, **{"n_startup_trials": len(values), **options})
     seen: dict[str, Any] = {}
     with hpdeco.search(
         objective=OBJECTIVES,
+        constraints={"load": ("<=", 1.0)},
         store=":memory:",
         max_trials=len(values) + 1,
         sampler=sampler,
@@ -131,6 +135,7 @@ def split_after(values: list[tuple[float, float]], **options: Any) -> tuple[list
                     else {numbers[i]: float(weights[i]) for i in np.flatnonzero(model.good)}
                 )
             f1, f2 = values[trial.number] if trial.number < len(values) else (2.0, 2.0)
+            trial.set_value("load", (loads or {}).get(trial.number, 0.0))
             trial.set_value("f2", f2)
             trial.value = f1
     return seen["good"], seen["weights"]
@@ -159,6 +164,22 @@ def test_good_trials_weigh_their_hypervolume_contribution() -> None:
     good, weights = split_after(dominated[:4] + front + dominated[4:])
     assert good == [4, 5, 6]
     assert weights == pytest.approx({4: 0.125, 5: 1.0, 6: 0.125})
+
+
+def test_an_infeasible_good_trial_weighs_as_the_lightest_feasible_one() -> None:
+    # Two feasible trials, so the third good one (of twelve) is the infeasible trial with
+    # the smallest violation, 2: trial 2 at (0.05, 0.05), which would dominate both.
+    # Contributions among the feasible ones, reference (0.2, 0.5) + 0.1: (0, 0.5) covers
+    # 0.3 x 0.1 less the 0.1 x 0.1 it shares with (0.2, 0.2), so 0.02; (0.2, 0.2) covers
+    # 0.1 x 0.4 less the same, 0.03. Counted among the good trials, trial 2 would have
+    # taken almost every weight.
+    values = [(1.0, 0.0), (0.0, 0.5), (0.05, 0.05), (0.2, 0.2), (1.0, 1.0), (0.0, 1.0)]
+    values += [(0.5, 0.5), (0.6, 0.3), (0.3, 0.6), (0.8, 0.8), (0.7, 0.1), (0.1, 0.7)]
+    loads = {n: 5.0 for n in range(12) if n not in (1, 3)} | {2: 2.0}
+    # TPE's start-up counts feasible trials only: two here.
+    good, weights = split_after(values, loads, n_startup_trials=2)
+    assert good == [1, 2, 3]
+    assert weights == pytest.approx({1: 2 / 3, 2: 2 / 3, 3: 1.0})
 
 
 # -- the hook in TPE -----------------------------------------------------------------------------

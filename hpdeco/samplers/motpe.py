@@ -81,13 +81,7 @@ class MOTPESampler(TPESampler):
         good_rows = [rows[i] for i in chosen]
         model.good = np.zeros(len(model.good), dtype=bool)
         model.good[good_rows] = True
-        mine = points[chosen]
-        reference = mine.max(axis=0) + self._margin
-        share = np.array(hypervolume_contributions(mine.tolist(), reference.tolist()))
-        top = float(share.max())
-        weights = np.ones(len(model.good))
-        weights[good_rows] = np.maximum(share / top, self._floor) if top > 0 else 1.0
-        model.weights = weights
+        model.weights = self._weights(len(model.good), rows, chosen, ranking.fronts, points)
         # ``order`` (best first) also feeds TPE's per-parameter split of conditional ones.
         taken = set(good_rows)
         ranked = set(rows)
@@ -97,6 +91,29 @@ class MOTPESampler(TPESampler):
             + [int(i) for i in model.order if int(i) not in ranked]
         )
         model.sets.clear()
+
+    def _weights(
+        self, size: int, rows: list[int], chosen: list[int], fronts: list[int], points: np.ndarray
+    ) -> np.ndarray:
+        """Each row's weight in ``l``: a feasible good trial's hypervolume contribution
+        among the feasible good trials (the volume they lose without it; reference their
+        worst plus ``_margin``), as a share of the largest, at least ``_floor``. Infeasible
+        good trials (there only when every feasible trial is good) weigh as the lightest
+        feasible one: the objectives of a trial that breaks the constraints should not pull
+        ``l`` more than a feasible one does. Other rows: 1 (unused)."""
+        weights = np.ones(size)
+        feasible = [i for i in chosen if fronts[i] >= 0]
+        if not feasible:
+            return weights  # only infeasible ones: ranked by violation, equal weights
+        mine = points[feasible]
+        reference = mine.max(axis=0) + self._margin
+        share = np.array(hypervolume_contributions(mine.tolist(), reference.tolist()))
+        top = float(share.max())
+        share = np.maximum(share / top, self._floor) if top > 0 else np.ones(len(feasible))
+        weights[[rows[i] for i in feasible]] = share
+        infeasible = [rows[i] for i in chosen if fronts[i] < 0]
+        weights[infeasible] = share.min()
+        return weights
 
 
 def _good(fronts: list[int], points: np.ndarray, count: int, margin: float) -> list[int]:
