@@ -24,9 +24,10 @@ Three parts:
    each with its defaults and the run's seed.
 
 2. **Bookkeeping.** Milliseconds per trial over ``--timing-trials`` (200) trials of zdt1
-   (the objective costs microseconds, so this is the library's own cost: sampler and
-   store), both with the store in memory (the sampler's cost) and with an SQLite file (Optuna:
-   its SQLite RDB storage).
+   and of dtlz2 (``--timing-problems``; the objective costs microseconds, so this is the
+   library's own cost: sampler and store; dtlz2's three objectives make MOTPE's
+   hypervolumes dearer), both with the store in memory (the sampler's cost) and with an
+   SQLite file (Optuna: its SQLite RDB storage).
 
 3. **Keras: accuracy against parameters on digits.** Small MLPs (1-3 hidden layers of
    8-128 units, learning rate) trained ``--epochs`` (8) epochs on scikit-learn's digits;
@@ -52,6 +53,9 @@ Optuna is optional (``pip install optuna``); without it its columns are left out
 Rerun (about 25 minutes on 2 busy cores; ``--quick`` takes about a minute)::
 
     nice .venv/bin/python bench/multiobjective.py --out bench/results/multiobjective.json
+
+The reported seeds are 0-19; settings were chosen on ``--first-seed 1000`` only. With
+``--parts``, the parts not run keep their results from an existing ``--out`` file.
 """
 
 from __future__ import annotations
@@ -237,9 +241,9 @@ def volume_job(job: tuple[str, str, int, int, list[int]]) -> dict[str, Any]:
     return {"problem": name, "sampler": sampler, "seed": seed, "hv": volumes, "seconds": seconds}
 
 
-def timing_job(job: tuple[str, str, int, int]) -> dict[str, Any]:
-    sampler, where, seed, trials = job
-    problem = PROBLEMS["zdt1"]
+def timing_job(job: tuple[str, str, int, int, str]) -> dict[str, Any]:
+    sampler, where, seed, trials, name = job
+    problem = PROBLEMS[name]
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "study.db")
         start = time.perf_counter()
@@ -250,6 +254,7 @@ def timing_job(job: tuple[str, str, int, int]) -> dict[str, Any]:
             run_hpdeco(problem, sampler, seed, trials, path if where == "sqlite" else ":memory:")
         seconds = time.perf_counter() - start
     return {
+        "problem": name,
         "sampler": sampler,
         "store": where,
         "seed": seed,
@@ -412,12 +417,15 @@ def volume_table(results: list[dict[str, Any]], checkpoints: list[int], samplers
 
 
 def timing_table(timings: list[dict[str, Any]]) -> str:
-    lines = ["| sampler | store | runs | ms per trial |", "|---|---|---|---|"]
-    for sampler, where in dict.fromkeys((t["sampler"], t["store"]) for t in timings):
+    lines = ["| problem | sampler | store | runs | ms per trial |", "|---|---|---|---|---|"]
+    keys = dict.fromkeys((t.get("problem", "zdt1"), t["sampler"], t["store"]) for t in timings)
+    for name, sampler, where in keys:
         rows = [
-            t["ms_per_trial"] for t in timings if (t["sampler"], t["store"]) == (sampler, where)
+            t["ms_per_trial"]
+            for t in timings
+            if (t.get("problem", "zdt1"), t["sampler"], t["store"]) == (name, sampler, where)
         ]
-        lines.append(f"| {sampler} | {where} | {len(rows)} | {median(rows):.2f} |")
+        lines.append(f"| {name} | {sampler} | {where} | {len(rows)} | {median(rows):.2f} |")
     return "\n".join(lines)
 
 
@@ -539,11 +547,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="volume,timing,keras,replay")
     parser.add_argument("--orders", type=int, default=10, help="replay: random orders per table")
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="volume: seeds first-seed .. first-seed + seeds - 1 (tune on 1000+, report on 0+)",
+    )
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--samplers", default=None)
     parser.add_argument("--timing-trials", type=int, default=200)
     parser.add_argument("--timing-seeds", type=int, default=3)
+    parser.add_argument(
+        "--timing-problems", default="zdt1,dtlz2", help="timing: the problems timed"
+    )
     parser.add_argument("--keras-seeds", type=int, default=3)
     parser.add_argument("--keras-trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=8)
@@ -570,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             (p, s, seed, args.trials, checkpoints)
             for p in args.problems.split(",")
             for s in samplers
-            for seed in range(args.seeds)
+            for seed in range(args.first_seed, args.first_seed + args.seeds)
         ]
         jobs.sort(key=lambda j: j[1] != "optuna-tpe")  # the slowest first
         report["volume"] = run_jobs(volume_job, jobs, args.workers)
@@ -579,15 +596,17 @@ def main(argv: list[str] | None = None) -> int:
     if "timing" in parts:
         # One at a time, after a warm-up, so that imports and other jobs do not count.
         timed = [s for s in samplers if s != "default"]
+        problems = args.timing_problems.split(",")
         for s in timed:
-            timing_job((s, "memory", 0, 5))
+            timing_job((s, "memory", 0, 5, problems[0]))
         report["timing"] = [
-            timing_job((s, where, seed, args.timing_trials))
+            timing_job((s, where, seed, args.timing_trials, name))
+            for name in problems
             for where in ("memory", "sqlite")
             for s in timed
             for seed in range(args.timing_seeds)
         ]
-        print(f"\nMilliseconds per trial over {args.timing_trials} trials of zdt1\n")
+        print(f"\nMilliseconds per trial over {args.timing_trials} trials\n")
         print(timing_table(report["timing"]))
     if "keras" in parts:
         modes = [m for m in KERAS_MODES if optuna_ok or not m.startswith("optuna")]
@@ -630,6 +649,15 @@ def main(argv: list[str] | None = None) -> int:
         }
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            # Parts not run this time keep their results from the file (a rerun of the
+            # volume part must not wipe the Keras one).
+            previous = json.loads(out.read_text())
+            kept = [p for p in ("volume", "timing", "keras", "replay") if p not in parts]
+            kept = [p for p in kept if previous.get(p)]
+            for part in kept:
+                report[part] = previous[part]
+            report["meta"]["kept_from_previous_run"] = kept
         out.write_text(json.dumps(report, indent=1))
         print(f"raw results: {out}")
     return 0
