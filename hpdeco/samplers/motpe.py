@@ -1,16 +1,28 @@
 """Multi-objective TPE (after Ozaki, Tanigaki, Watanabe and Onishi, "Multiobjective
 tree-structured Parzen estimator for computationally expensive optimization problems",
-GECCO 2020): hpdeco's TPE with the good trials chosen by several objectives.
+GECCO 2020): hpdeco's TPE with the good trials chosen, and weighted, by several objectives.
 
-Everything else is :class:`~hpdeco.samplers.tpe.TPESampler`'s (the densities, the joint
-proposal of the unconditional parameters, conditional ones drawn from the trials that have
-them, Sobol' start-up, the constant liar for other workers' running trials). Only the split
-changes: the good trials are the first ``ceil(gamma * n)`` (at most ``max_good``) of the
-``n`` COMPLETE trials ranked by NSGA-II's constrained crowded comparison
-(:mod:`hpdeco.samplers._ranking`): feasible before infeasible, then by non-dominated front,
-and within the front that is cut by crowding distance, so that the good trials spread along
-the front instead of piling on one end. PRUNED trials (partial values), failed and running
-ones are never good. With one objective the split is TPE's own.
+Everything else is :class:`~hpdeco.samplers.tpe.TPESampler`'s (the densities, conditional
+parameters drawn from the trials that have them, Sobol' start-up, the constant liar for
+other workers' running trials). The split changes:
+
+- the good trials are ``ceil(gamma * n)`` (at most ``max_good``) of the ``n`` COMPLETE
+  trials ranked by NSGA-II's constrained comparison (:mod:`hpdeco.samplers._ranking`):
+  feasible before infeasible, then whole non-dominated fronts while they fit;
+- of the front that does not fit, the members that greedy hypervolume subset selection
+  takes (each adds the most volume to those taken before it), with the objectives scaled
+  to [0, 1] over the ranked trials. With three objectives nearly every trial of a small
+  study is on the front, and crowding distance (NSGA-II's cut) keeps its ends: the
+  trials that are extreme on one objective and poor on the others;
+- each good trial weighs its hypervolume contribution in ``l`` (the volume the good
+  trials lose without it, as a share of the largest), so the kernels of trials that add
+  little to the front count little.
+
+Measured on ``bench/multiobjective.py``'s tuning seeds 1000-1019, median hypervolume
+after 50 trials, before / hypervolume cut only / contribution weights only / both:
+DTLZ2 13.58 / 14.16 / 13.74 / 14.30, ZDT1 9.78 / 9.80 / 10.06 / 10.20, ZDT2 9.17 / 8.84 /
+9.31 / 9.51 (Optuna's TPE: 13.77, 9.77, 8.68). PRUNED trials (partial values), failed
+and running ones are never good. With one objective the split is TPE's own.
 """
 
 from __future__ import annotations
