@@ -1,6 +1,7 @@
 """The default sampler (``auto``): a GP while the study is small on spaces of numbers and
-few choices, TPE on spaces of many choices or small grids and after ``gp_trials``; what
-that buys on a conditional space; and that it reproduces, straight and resumed."""
+choices, TPE on spaces of small grids, on many choices where ``max_one_hot`` says so, and
+after ``gp_trials``; what that buys on a conditional space; and that it reproduces,
+straight and resumed. (The GP on spaces of choices: tests/test_gp_categorical.py.)"""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def _numeric() -> float:
 
 
 def _choices() -> float:
-    """Six choices of five values each (30 one-hot inputs): TPE territory."""
+    """Six choices of five values each (30 values in all)."""
     ops = [hp.Choice(f"op{i}", ["a", "b", "c", "d", "e"]) for i in range(6)]
     return float(sum(op != "c" for op in ops))
 
@@ -100,12 +101,25 @@ def test_numeric_space_takes_the_gp_then_tpe() -> None:
     assert AutoSampler(seed=4).model(search.study) == "gp"  # 22 < the default 100
 
 
-@pytest.mark.parametrize("objective", [_choices, _grid], ids=["many-choices", "small-grids"])
-def test_choices_and_small_grids_take_tpe(objective: Callable[[], float]) -> None:
-    auto = _search(None, objective, trials=20, seed=2)
+@pytest.mark.parametrize(
+    ("sampler", "objective"),
+    [(None, _grid), (AutoSampler(seed=2, max_one_hot=12), _choices)],
+    ids=["small-grids", "many-choices-over-max_one_hot"],
+)
+def test_small_grids_and_choices_over_max_one_hot_take_tpe(
+    sampler: Any, objective: Callable[[], float]
+) -> None:
+    auto = _search(sampler, objective, trials=20, seed=2)
     tpe = _search("tpe", objective, trials=20, seed=2)
     assert auto.study.sampler.model(auto.study) == "tpe"
     assert _params(auto) == _params(tpe)
+
+
+def test_many_choices_take_the_gp_by_default() -> None:
+    """Each unordered choice is one GP input (a Hamming distance), so a space of six 5-way
+    choices suits the GP (NAS-Bench-201's shape; measured in bench/samplers.py)."""
+    auto = _search(None, _choices, trials=12, seed=2)
+    assert auto.study.sampler.model(auto.study) == "gp"
 
 
 def test_conditional_space_reaches_the_optimum_in_most_seeds() -> None:

@@ -4,7 +4,8 @@ After Snoek, Larochelle and Adams, "Practical Bayesian optimization of machine l
 algorithms" (NeurIPS 2012): a Gaussian process with a Matérn 5/2 kernel (one length scale
 per input, a signal variance and a noise variance, fitted by maximising the marginal
 likelihood) models the objective, and each trial takes the point of largest expected
-improvement over the best value so far.
+improvement over the best value so far (compared on a log scale, which stays exact where
+the improvement itself rounds to zero).
 
 Limits, by design:
 
@@ -14,11 +15,15 @@ Limits, by design:
   studies. The kernel's hyperparameters are refitted at every trial up to 20 finished
   trials and at every 5th after (most of a proposal's cost), always from the same two
   starting points, so the proposals depend only on the trials.
-* Unordered choices are one-hot encoded, which works for a few choices with a few values
-  each; many categorical parameters are better served by ``tpe``.
+* An unordered choice is one input holding the category's index, and the kernel measures
+  it by a Hamming distance (0 when two trials hold the same value, else a fixed distance
+  over the choice's own length scale), so a space of many choices (NAS-Bench-201's six
+  5-way choices) is modelled as well as a few. The acquisition searches the choices by
+  local moves: from the best candidates, change one choice at a time while expected
+  improvement rises; the numbers are then polished by L-BFGS-B.
 * Conditional parameters are modelled as present in every trial: where a trial did not
-  draw one, its input is set to the middle of the range (or no category). This is crude;
-  ``tpe`` models conditional spaces properly.
+  draw one, its input is set to the middle of the range (or a category of its own). This
+  is crude; ``tpe`` models conditional spaces properly.
 * The proposal covers the parameters known when a trial starts; a parameter first met
   during the trial is drawn at random.
 * Pruned, failed and running trials count as the worst value seen, so the proposals stay
@@ -35,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
-from scipy.special import ndtr
+from scipy.special import erfcx, ndtr
 
 from hpdeco.samplers._common import (
     COMPLETE,
@@ -63,12 +68,31 @@ REFIT_EVERY = 5
 _LOG_LENGTH = (math.log(0.01), math.log(20.0))
 _LOG_SIGNAL = (math.log(0.05), math.log(20.0))
 _LOG_NOISE = (math.log(1e-6), math.log(0.5))
+# Steps of the local search over the categorical inputs (GPSampler._climb).
+CLIMB_STEPS = 10
+# How far apart two different values of a choice are (before its length scale): as far as
+# in a one-hot encoding, where two inputs change by 1. Measured on bench/samplers.py's
+# ``mixed`` (tuning seeds): with 1 the GP closed in on the best branch's optimum more
+# slowly (median regret at 50 trials 0.03 against 0.005); 2 did no better.
+_CATEGORY_DISTANCE = math.sqrt(2.0)
 
 
-def _matern(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scaled_diff(a: np.ndarray, b: np.ndarray, lengths: np.ndarray, cat: np.ndarray) -> np.ndarray:
+    """Differences between rows of ``a`` and ``b`` per input, over the length scales. An
+    unordered choice is one input holding the category's index: its difference is 0 when
+    the categories are equal and 1 otherwise (a Hamming distance), whatever the indices."""
+    diff = a[:, None, :] - b[None, :, :]
+    if cat.any():
+        diff[:, :, cat] = (diff[:, :, cat] != 0) * _CATEGORY_DISTANCE
+    return diff / lengths
+
+
+def _matern(
+    a: np.ndarray, b: np.ndarray, lengths: np.ndarray, cat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The Matérn 5/2 correlation between rows of ``a`` and ``b``, and the scaled squared
     differences per input (for the gradient)."""
-    diff = (a[:, None, :] - b[None, :, :]) / lengths
+    diff = _scaled_diff(a, b, lengths, cat)
     sq = diff * diff
     r = np.sqrt(np.maximum(sq.sum(axis=2), 0.0))
     return (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * np.exp(-_SQRT5 * r), sq
@@ -89,9 +113,16 @@ def _one_blas_thread() -> Any:
 class _GP:
     """A zero-mean GP on standardised values, hyperparameters by maximum likelihood."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        cat: np.ndarray,
+        theta: np.ndarray | None = None,
+    ) -> None:
         self.x = x
         self.y = y
+        self.cat = cat
         if theta is not None:  # hyperparameters fitted earlier: no search
             self.theta = theta
             self._prepare(theta)
@@ -130,7 +161,7 @@ class _GP:
         n, dims = x.shape
         lengths = np.exp(theta[:dims])
         signal, noise = math.exp(theta[dims]), math.exp(theta[dims + 1])
-        corr, sq = _matern(x, x, lengths)
+        corr, sq = _matern(x, x, lengths, self.cat)
         k = signal * corr + (noise + 1e-8) * np.eye(n)
         try:
             factor = cho_factor(k, lower=True)
@@ -159,7 +190,7 @@ class _GP:
         self.lengths = np.exp(theta[:dims])
         self.signal = math.exp(theta[dims])
         noise = math.exp(theta[dims + 1])
-        corr, _ = _matern(self.x, self.x, self.lengths)
+        corr, _ = _matern(self.x, self.x, self.lengths, self.cat)
         k = self.signal * corr + (noise + 1e-8) * np.eye(len(self.x))
         jitter = 1e-8
         while True:
@@ -171,7 +202,7 @@ class _GP:
         self.alpha = cho_solve((self.chol, True), self.y)
 
     def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        corr, _ = _matern(points, self.x, self.lengths)
+        corr, _ = _matern(points, self.x, self.lengths, self.cat)
         cross = self.signal * corr
         mean = cross @ self.alpha
         v = solve_triangular(self.chol, cross.T, lower=True)
@@ -179,14 +210,46 @@ class _GP:
         return mean, np.sqrt(var)
 
 
+_ROOT_HALF_PI = math.sqrt(math.pi / 2.0)
+
+
+def _log_h(z: np.ndarray) -> np.ndarray:
+    """``log h(z)`` with ``h(z) = z Phi(z) + phi(z)`` (expected improvement over the
+    standard deviation), without underflow far below the best value: there expected
+    improvement itself rounds to 0 and candidates would tie, where its logarithm still
+    orders them (after Ament et al., "Unexpected improvements to expected improvement for
+    Bayesian optimization", NeurIPS 2023)."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    high = z > -1.0
+    zh = z[high]
+    out[high] = np.log(zh * ndtr(zh) + np.exp(-0.5 * zh * zh) / math.sqrt(2 * math.pi))
+    zl = z[~high]
+    # h / phi = 1 + z Phi / phi, with Phi(z) / phi(z) = sqrt(pi/2) erfcx(-z / sqrt 2)
+    # (stable for z < 0); that sum cancels for very negative z: its series there.
+    mills = _ROOT_HALF_PI * erfcx(-zl / math.sqrt(2.0))
+    inv = 1.0 / (zl * zl)
+    series = inv * (1.0 - 3.0 * inv + 15.0 * inv * inv - 105.0 * inv**3)
+    bracket = np.where(zl < -25.0, series, 1.0 + zl * mills)
+    out[~high] = -0.5 * zl * zl - 0.5 * math.log(2 * math.pi) + np.log(bracket)
+    return out
+
+
+def _log_ei(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
+    """Log expected improvement below ``best`` (values are minimised)."""
+    return np.log(sd) + _log_h((best - mean) / sd)
+
+
 def _ei_and_gradient(gp: _GP, point: np.ndarray, best: float) -> tuple[float, np.ndarray]:
-    """Expected improvement at one point and its gradient (analytic, Matérn 5/2)."""
-    diff = (point[None, :] - gp.x) / gp.lengths  # (n, d)
+    """Expected improvement at one point and its gradient over the numeric inputs
+    (analytic, Matérn 5/2; zero for the categorical ones, which are searched apart)."""
+    diff = _scaled_diff(point[None, :], gp.x, gp.lengths, gp.cat)[0]  # (n, d)
     r = np.sqrt(np.sum(diff * diff, axis=1))
     decay = np.exp(-_SQRT5 * r)
     cross = gp.signal * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * decay  # (n,)
     # d cross_j / d x = -signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x - x_j) / l^2
     jac = -(gp.signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * decay)[:, None] * diff / gp.lengths
+    jac[:, gp.cat] = 0.0
     mean = float(cross @ gp.alpha)
     v = solve_triangular(gp.chol, cross, lower=True)
     solved = solve_triangular(gp.chol.T, v, lower=False)  # K^-1 k
@@ -200,61 +263,54 @@ def _ei_and_gradient(gp: _GP, point: np.ndarray, best: float) -> tuple[float, np
     return ei, -cdf * d_mean + pdf * d_sd
 
 
-def _expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
-    z = (best - mean) / sd
-    pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    return sd * (z * ndtr(z) + pdf)
-
-
 class _Layout:
-    """Where each parameter sits in the GP's input vector."""
+    """Where each parameter sits in the GP's input vector: one input each, a position in
+    ``[0, 1]`` for numbers and the category's index for unordered choices."""
 
     def __init__(self, encodings: dict[str, Encoding]) -> None:
         self.encodings = encodings
-        self.slots: dict[str, tuple[int, int]] = {}
-        at = 0
-        for name, encoding in encodings.items():
-            width = encoding.cells if encoding.kind == "categorical" else 1
-            self.slots[name] = (at, width)
-            at += width
-        self.dims = at
-        self.numeric = np.zeros(at, dtype=bool)
-        for name, (start, _) in self.slots.items():
-            if encodings[name].kind != "categorical":
-                self.numeric[start] = True
+        self.slots = {name: at for at, name in enumerate(encodings)}
+        self.dims = len(encodings)
+        self.cat = np.array([e.kind == "categorical" for e in encodings.values()], dtype=bool)
+        self.numeric = ~self.cat
+        self.cells = np.array([max(e.cells, 1) for e in encodings.values()])
 
     def features(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         n = len(next(iter(columns.values()))) if columns else 0
         out = np.zeros((n, self.dims))
-        for name, (start, _) in self.slots.items():
+        for name, at in self.slots.items():
             codes = columns[name]
             missing = np.isnan(codes)
-            if self.encodings[name].kind == "categorical":
-                rows = np.flatnonzero(~missing)
-                out[rows, start + codes[rows].astype(int)] = 1.0
-            else:
-                out[:, start] = np.where(missing, 0.5, codes)
+            # A missing choice is -1, a category of its own (differs from every value).
+            fill = -1.0 if self.cat[at] else 0.5
+            out[:, at] = np.where(missing, fill, codes)
         return out
 
     def random(self, rng: Any, size: int) -> np.ndarray:
-        out = np.zeros((size, self.dims))
-        for name, (start, width) in self.slots.items():
-            encoding = self.encodings[name]
-            if encoding.kind == "categorical":
-                out[np.arange(size), start + rng.integers(width, size=size)] = 1.0
-            else:
-                out[:, start] = rng.random(size)
+        out = rng.random((size, self.dims))
+        out[:, self.cat] = np.floor(out[:, self.cat] * self.cells[self.cat])
         return out
+
+    def neighbours(self, point: np.ndarray) -> np.ndarray:
+        """The points that differ from ``point`` in one categorical input."""
+        rows = []
+        for at in np.flatnonzero(self.cat):
+            for value in range(int(self.cells[at])):
+                if value != point[at]:
+                    row = point.copy()
+                    row[at] = value
+                    rows.append(row)
+        return np.array(rows).reshape(len(rows), self.dims)
 
     def snap(self, point: np.ndarray) -> dict[str, float]:
         """Codes (category index, or unit position of a valid value) of a feature vector."""
         codes = {}
-        for name, (start, width) in self.slots.items():
+        for name, at in self.slots.items():
             encoding = self.encodings[name]
-            if encoding.kind == "categorical":
-                codes[name] = float(np.argmax(point[start : start + width]))
+            if self.cat[at]:
+                codes[name] = float(min(max(round(float(point[at])), 0), encoding.cells - 1))
             else:
-                codes[name] = encoding.code(encoding.value(float(point[start])))
+                codes[name] = encoding.code(encoding.value(float(point[at])))
         return codes
 
 
@@ -378,49 +434,99 @@ class GPSampler:
         key = (at, tuple(history.encodings))
         if self._fitted is None or self._fitted[0] != key:
             x, z, _, _ = self._data(history, layout, at, [])
-            self._fitted = (key, _GP(x, z).theta)
+            self._fitted = (key, _GP(x, z, layout.cat).theta)
         return self._fitted[1]
 
     def _optimise(self, history: History, running: list[dict[str, Any]], rng: Any) -> dict:
         layout = _Layout(history.encodings)
         theta = self._theta(history, layout)
         x, z, rows, complete = self._data(history, layout, len(history.loss), running)
-        gp = _GP(x, z, theta)
+        gp = _GP(x, z, layout.cat, theta)
         best = float(z[: len(rows)][complete[rows]].min())
+        numeric, cat = layout.numeric, layout.cat
+        # Changing a choice moves the point along the choices only where every trial has
+        # every parameter: in a conditional space a switched branch keeps children that
+        # no trial of that branch had, which the GP reads as uncertainty and so as worth
+        # a look (measured on ``mixed``: searching the choices there explored too much,
+        # median regret at 50 trials 0.04 against 0.005 without).
+        search_choices = cat.any() and not any(
+            math.isnan(v) for column in history.columns.values() for v in column
+        )
 
         candidates = layout.random(rng, self.n_candidates)
-        # Also look near the best trials: small moves of their numeric inputs.
+        # Also look near the best trials: small moves of their numeric inputs, at two
+        # scales, and (searching the choices) one choice changed in half of them.
         order = np.argsort(z[: len(rows)])[: min(5, len(rows))]
         local = np.repeat(x[order], 20, axis=0)
-        local[:, layout.numeric] += rng.normal(0, 0.05, (len(local), int(layout.numeric.sum())))
-        candidates = np.vstack([candidates, np.clip(local, 0, 1)])
-        m, s = gp.predict(candidates)
-        ei = _expected_improvement(m, s, best)
-        top = np.argsort(-ei)[: max(self.n_restarts, 1)]
-        best_point, best_ei = candidates[top[0]], float(ei[top[0]])
-        numeric = layout.numeric
-        if numeric.any():
-            for start in candidates[top[: self.n_restarts]]:
-                fixed = start.copy()
-
-                def negative(u: np.ndarray, fixed: np.ndarray = fixed) -> tuple[float, Any]:
-                    point = fixed.copy()
-                    point[numeric] = u
-                    ei, grad = _ei_and_gradient(gp, point, best)
-                    return -ei, -grad[numeric]
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    result = minimize(
-                        negative,
-                        start[numeric],
-                        jac=True,
-                        method="L-BFGS-B",
-                        bounds=[(0.0, 1.0)] * int(numeric.sum()),
-                        options={"maxiter": 20},
-                    )
-                if -result.fun > best_ei:
-                    best_ei = -float(result.fun)
-                    best_point = fixed.copy()
-                    best_point[numeric] = result.x
+        scale = np.where(np.arange(len(local)) % 2 == 0, 0.05, 0.01)[:, None]
+        local[:, numeric] += scale * rng.normal(0, 1, (len(local), int(numeric.sum())))
+        local[:, numeric] = np.clip(local[:, numeric], 0, 1)
+        # A choice a trial lacked (-1) takes its first value.
+        local[:, cat] = np.maximum(local[:, cat], 0)
+        if search_choices:
+            which = np.flatnonzero(cat)[rng.integers(int(cat.sum()), size=len(local))]
+            change = rng.random(len(local)) < 0.5
+            fresh = np.floor(rng.random(len(local)) * layout.cells[which])
+            local[change, which[change]] = fresh[change]
+        candidates = np.vstack([candidates, local])
+        scores = _log_ei(*gp.predict(candidates), best)
+        top = np.argsort(-scores)[: max(self.n_restarts, 1)]
+        best_point, best_score = candidates[top[0]], float(scores[top[0]])
+        for start in candidates[top[: self.n_restarts]]:
+            point, score = start, float(_log_ei(*gp.predict(start[None, :]), best)[0])
+            if search_choices:
+                point, score = self._climb(gp, layout, point, score, best)
+            if numeric.any():
+                point, score = self._polish(gp, layout, point, score, best)
+            if score > best_score:
+                best_point, best_score = point, score
         return layout.snap(best_point)
+
+    @staticmethod
+    def _climb(
+        gp: _GP, layout: _Layout, point: np.ndarray, score: float, best: float
+    ) -> tuple[np.ndarray, float]:
+        """Local search over the choices: move to the best point that differs in one
+        choice while that raises the log expected improvement (a few steps at most)."""
+        for _ in range(CLIMB_STEPS):
+            near = layout.neighbours(point)
+            scores = _log_ei(*gp.predict(near), best)
+            at = int(np.argmax(scores))
+            if scores[at] <= score:
+                break
+            point, score = near[at], float(scores[at])
+        return point, score
+
+    @staticmethod
+    def _polish(
+        gp: _GP, layout: _Layout, start: np.ndarray, score: float, best: float
+    ) -> tuple[np.ndarray, float]:
+        """L-BFGS-B on the numeric inputs, the choices held. It climbs expected improvement
+        itself, not its log: where that is flat (far from the best) it stops near its
+        start, which is near the best candidates. Measured (tuning seeds): climbing the
+        log explored more and was worse at 50 trials (hartmann6 median regret 0.0069
+        against 0.0036)."""
+        numeric = layout.numeric
+
+        def negative(u: np.ndarray) -> tuple[float, Any]:
+            point = start.copy()
+            point[numeric] = u
+            value, grad = _ei_and_gradient(gp, point, best)
+            return -value, -grad[numeric]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = minimize(
+                negative,
+                start[numeric],
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0.0, 1.0)] * int(numeric.sum()),
+                options={"maxiter": 20},
+            )
+        got = math.log(-result.fun) if result.fun < 0 else -math.inf
+        if got > score:
+            point = start.copy()
+            point[numeric] = result.x
+            return point, got
+        return start, score
