@@ -225,5 +225,10 @@ def exclusive_volume(
     box = math.prod(max(r - x, 0.0) for x, r in zip(point, reference, strict=True))
     if box == 0.0 or not others:
         return box
-    clipped = [tuple(max(x, y) for x, y in zip(point, q, strict=True)) for q in others]
-    return box - hypervolume(clipped, reference)
+    clipped = np.maximum(np.asarray(point, dtype=float), np.asarray(others, dtype=float))
+    # Clipping to the box leaves most of them dominated by another: dropping those first
+    # makes the hypervolume several times cheaper (its cost grows with the square).
+    no_worse = (clipped[:, None, :] <= clipped[None, :, :]).all(axis=2)
+    better = (clipped[:, None, :] < clipped[None, :, :]).any(axis=2)
+    kept = clipped[~(no_worse & better).any(axis=0)]
+    return box - hypervolume(kept.tolist(), reference)
