@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtr
@@ -114,3 +115,26 @@ def test_expected_improvement_gradient_matches_finite_differences_with_a_choice(
         step[i] = 1e-7
         ahead = _ei_and_gradient(gp, point + step, float(y.min()))[0]
         assert math.isclose(grad[i], (ahead - value) / 1e-7, rel_tol=1e-3, abs_tol=1e-8)
+
+
+def test_a_resumed_study_of_choices_continues_as_a_straight_run(tmp_path: Path) -> None:
+    """The search over choices depends only on the finished trials and the trial's own
+    generator, so a study resumed from its store proposes what an uninterrupted one
+    would."""
+
+    def run(path: Path, trials: int) -> list[dict[str, object]]:
+        with hpdeco.search(
+            objective="loss",
+            store=str(path),
+            study="choices",
+            max_trials=trials,
+            sampler="gp",
+            seed=9,
+            verbose=0,
+        ) as search:
+            for trial in search:
+                trial.report(_cells(), step=1)
+        return [dict(r.params) for r in search.trials]
+
+    run(tmp_path / "resumed.db", 13)
+    assert run(tmp_path / "resumed.db", 20) == run(tmp_path / "straight.db", 20)
