@@ -32,12 +32,24 @@ Three parts:
 3. **Keras: accuracy against parameters on digits.** Small MLPs (1-3 hidden layers of
    8-128 units, learning rate) trained ``--epochs`` (8) epochs on scikit-learn's digits;
    objectives ``val_accuracy`` (max) and ``params`` (min, set before fit with
-   ``trial.set_value("params", model.count_params())``), ``--keras-trials`` (30) trials
-   per run, ``--keras-seeds`` (3) seeds. hpdeco with its default pruner (``median``)
-   against hpdeco with ``pruner="none"`` (the same sampler, ``default``) and Optuna's
-   TPE (which cannot prune with several objectives). For each: the hypervolume of the
-   final front (reference: accuracy 0.5 and the largest model of the space, parameters
-   scaled by that size, so the best possible is below 0.5) and the epochs trained.
+   ``trial.set_value("params", model.count_params())``), ``--keras-seeds`` (8) seeds.
+   hpdeco's default sampler with its default pruner (``median``), the same with
+   ``pruner="none"``, and Optuna's TPE (which cannot prune with several objectives). The
+   unpruned runs and Optuna's run ``--keras-trials`` (30) trials; the pruned run goes on to
+   ``--keras-extra`` (20) more, so that it can show what the epochs it saved buy. Two
+   tables, the hypervolume of the front of COMPLETE trials (reference: accuracy 0.5 and the
+   largest model of the space, parameters scaled by that size, so the best possible is below
+   0.5):
+
+   - the same ``--keras-trials`` trials for each: hypervolume and epochs trained;
+   - at equal hypervolume, per seed: the epochs the pruned search needed to reach the
+     hypervolume the unpruned one ended with (its whole budget, trials x epochs), when the
+     unpruned search itself first reached it, and each one's hypervolume after the unpruned
+     search's epoch budget.
+
+   Training on several CPU threads is not bit-for-bit repeatable, and one different
+   validation accuracy changes a pruning decision and then the sampler's path: a rerun
+   gives other figures per seed, hence the seeds.
 
 4. **Pruning replayed on recorded curves.** The recorded learning curves of
    ``bench/data/*_curves.csv`` (MLPs of 1-3 layers on digits and on a synthetic task, 20
@@ -50,7 +62,8 @@ Three parts:
 
 Optuna is optional (``pip install optuna``); without it its columns are left out.
 
-Rerun (about 25 minutes on 2 busy cores; ``--quick`` takes about a minute)::
+Rerun (about 25 minutes on 2 busy cores, and 30 more for the Keras part; ``--quick``
+takes about a minute)::
 
     nice .venv/bin/python bench/multiobjective.py --out bench/results/multiobjective.json
 
@@ -307,25 +320,27 @@ def digits() -> tuple[Any, ...]:
     return x[:1200], y[:1200], x[1200:], y[1200:]
 
 
-def keras_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
-    mode, seed, trials, epochs = job
+def keras_job(job: tuple[str, int, int, int, int]) -> dict[str, Any]:
+    """One Keras search; ``path`` holds each trial in order: epochs trained, whether it
+    COMPLETEd, its accuracy and its parameters scaled by LARGEST."""
+    mode, seed, trials, epochs, extra = job
     import keras
 
     x, y, xv, yv = digits()
-    points: list[tuple[float, float]] = []  # (-accuracy, parameters / LARGEST), complete only
-    epochs_used = 0
+    path: list[tuple[int, bool, float, float]] = []
     start = time.perf_counter()
     if mode.startswith("hpdeco"):
         from hpdeco.samplers.multi import MultiObjectiveSampler
 
+        pruning = mode == "hpdeco-median"
         with (
             tempfile.TemporaryDirectory() as folder,
             hpdeco.search(
                 objective=KERAS_OBJECTIVES,
                 store=os.path.join(folder, "keras.db"),
-                max_trials=trials,
+                max_trials=trials + (extra if pruning else 0),
                 sampler=MultiObjectiveSampler(seed=seed),
-                pruner="median" if mode == "hpdeco-median" else "none",
+                pruner="median" if pruning else "none",
                 verbose=0,
             ) as search,
         ):
@@ -343,11 +358,10 @@ def keras_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
                 )
                 keras.backend.clear_session()
             records = search.trials
-        pruned = sum(r.state is hpdeco.TrialState.PRUNED for r in records)
-        epochs_used = sum(len(r.intermediate_values) for r in records)
-        for r in records:
-            if r.state is hpdeco.TrialState.COMPLETE:
-                points.append((-r.values[0], r.values[1] / LARGEST))
+        for r in sorted(records, key=lambda r: r.number):
+            complete = r.state is hpdeco.TrialState.COMPLETE
+            accuracy, size = (r.values[0], r.values[1] / LARGEST) if complete else (0.0, 0.0)
+            path.append((len(r.intermediate_values), complete, accuracy, size))
     else:
         import optuna
 
@@ -357,30 +371,44 @@ def keras_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
         )
 
         def objective(trial: Any) -> tuple[float, float]:
-            nonlocal epochs_used
             model = build_mlp(keras_config(trial), seed * 1000 + trial.number)
             size = model.count_params()
             history = model.fit(
                 x, y, validation_data=(xv, yv), epochs=epochs, batch_size=64, verbose=0
             )
             keras.backend.clear_session()
-            epochs_used += epochs
             accuracy = max(history.history["val_accuracy"])  # the best epoch, as hpdeco's
-            points.append((-accuracy, size / LARGEST))
+            path.append((epochs, True, accuracy, size / LARGEST))
             return accuracy, size
 
         study.optimize(objective, n_trials=trials)
-        pruned = 0
+    first = path[:trials]
     return {
         "mode": mode,
         "seed": seed,
         "trials": trials,
         "epochs_each": epochs,
-        "epochs_used": epochs_used,
-        "pruned": pruned,
-        "hv": front_volume(points, KERAS_REFERENCE),
+        "epochs_used": sum(p[0] for p in first),
+        "pruned": sum(not p[1] for p in first),
+        "hv": keras_volume(first),
+        "path": path,
         "seconds": time.perf_counter() - start,
     }
+
+
+def keras_volume(path: Sequence[Sequence[Any]]) -> float:
+    """The hypervolume of the COMPLETE trials of a ``path`` (see :func:`keras_job`)."""
+    points = [(-accuracy, size) for _, complete, accuracy, size in path if complete]
+    return front_volume(points, KERAS_REFERENCE)
+
+
+def keras_progress(path: Sequence[Sequence[Any]]) -> list[tuple[int, float]]:
+    """(epochs trained so far, hypervolume so far) after each trial of a ``path``."""
+    progress, used = [], 0
+    for count in range(1, len(path) + 1):
+        used += path[count - 1][0]
+        progress.append((used, keras_volume(path[:count])))
+    return progress
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -443,6 +471,40 @@ def keras_table(rows: list[dict[str, Any]]) -> str:
             f"{median([r['epochs_used'] for r in mine]):.0f} | "
             f"{f'{median(share):.2f}' if share else '-'} | "
             f"{median([r['pruned'] for r in mine]):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def equal_volume_table(rows: list[dict[str, Any]]) -> str:
+    """Per seed: the epochs the pruned search needed to reach the unpruned one's final
+    hypervolume, and both hypervolumes after the unpruned search's epoch budget."""
+    lines = [
+        "| seed | unpruned: final hypervolume | epochs it first had it | epochs the pruned search"
+        " needed for it | saved (of the budget) | hypervolume after the budget:"
+        " unpruned / pruned |",
+        "|---|---|---|---|---|---|",
+    ]
+    none = {r["seed"]: r for r in rows if r["mode"] == "hpdeco-none" and "path" in r}
+    pruned = {r["seed"]: r for r in rows if r["mode"] == "hpdeco-median" and "path" in r}
+    saved = []
+    for seed in sorted(set(none) & set(pruned)):
+        base, mine = keras_progress(none[seed]["path"]), keras_progress(pruned[seed]["path"])
+        budget, target = base[-1]
+        first = next(used for used, volume in base if volume >= target)
+        reached = next((used for used, volume in mine if volume >= target), None)
+        within = [volume for used, volume in mine if used <= budget]
+        after = within[-1] if within else 0.0
+        saved.append(1 - reached / budget if reached is not None else -math.inf)
+        lines.append(
+            f"| {seed} | {target:.4f} | {first} | "
+            f"{reached if reached is not None else f'not in {mine[-1][0]}'} | "
+            f"{f'{100 * saved[-1]:.0f}%' if reached is not None else '-'} | "
+            f"{target:.4f} / {after:.4f} |"
+        )
+    if saved:
+        middle = median(saved)
+        lines.append(
+            f"| median | | | | {f'{100 * middle:.0f}%' if math.isfinite(middle) else '-'} | |"
         )
     return "\n".join(lines)
 
@@ -561,8 +623,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timing-problems", default="zdt1,dtlz2", help="timing: the problems timed"
     )
-    parser.add_argument("--keras-seeds", type=int, default=3)
+    parser.add_argument("--keras-seeds", type=int, default=8)
     parser.add_argument("--keras-trials", type=int, default=30)
+    parser.add_argument(
+        "--keras-extra", type=int, default=20, help="keras: more trials for the pruned search"
+    )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--out", default=None, help="write the raw results here (JSON)")
@@ -570,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.trials, args.problems = 2, 60, "zdt1,dtlz2"
         args.timing_trials, args.timing_seeds = 40, 1
-        args.keras_seeds, args.keras_trials, args.epochs = 1, 4, 2
+        args.keras_seeds, args.keras_trials, args.epochs, args.keras_extra = 1, 4, 2, 2
         args.orders = 1
     parts = args.parts.split(",")
     notes: list[str] = []
@@ -611,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     if "keras" in parts:
         modes = [m for m in KERAS_MODES if optuna_ok or not m.startswith("optuna")]
         jobs = [
-            (m, seed, args.keras_trials, args.epochs)
+            (m, seed, args.keras_trials, args.epochs, args.keras_extra)
             for seed in range(args.keras_seeds)
             for m in modes
         ]
@@ -621,6 +686,11 @@ def main(argv: list[str] | None = None) -> int:
             "val_accuracy (max) against params (min)\n"
         )
         print(keras_table(report["keras"]))
+        print(
+            f"\nAt equal hypervolume: the pruned search goes on for up to {args.keras_extra} "
+            "more trials\n"
+        )
+        print(equal_volume_table(report["keras"]))
     if "replay" in parts:
         tables = TABLES[:1] if args.quick else TABLES
         jobs = [

@@ -34,6 +34,13 @@ def test_multiobjective_benchmark_quick_run(tmp_path: Path) -> None:
         assert run["pruned"] * 1 <= run["trials"]
     # Without pruning every trial trains every epoch.
     assert keras["hpdeco-none"]["epochs_used"] == 4 * 2 and keras["hpdeco-none"]["pruned"] == 0
+    # The pruned search goes on past the others' 4 trials (--keras-extra 2 in --quick); the
+    # same-trials figures read its first 4 only.
+    assert len(keras["hpdeco-median"]["path"]) == 4 + 2
+    assert len(keras["hpdeco-none"]["path"]) == 4
+    first = keras["hpdeco-median"]["path"][:4]
+    assert keras["hpdeco-median"]["epochs_used"] == sum(p[0] for p in first)
+    assert "At equal hypervolume" in done.stdout
     replay = report["replay"]
     assert {r["pruner"] for r in replay} == {"median", "none"}
     for run in replay:
