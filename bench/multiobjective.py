@@ -728,6 +728,8 @@ def main(argv: list[str] | None = None) -> int:
             for part in kept:
                 report[part] = previous[part]
             report["meta"]["kept_from_previous_run"] = kept
+            if kept:  # where the kept parts came from
+                report["meta"]["previous_meta"] = previous.get("meta", {})
         out.write_text(json.dumps(report, indent=1))
         print(f"raw results: {out}")
     return 0
