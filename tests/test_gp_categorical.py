@@ -15,7 +15,8 @@ import hpdeco
 from hpdeco import hp
 from hpdeco.samplers import AutoSampler
 from hpdeco.samplers._common import Encoding
-from hpdeco.samplers.gp import _GP, _ei_and_gradient, _Layout, _log_h, _matern
+from hpdeco.samplers._gp_model import _GP, _ei_and_gradient, _log_h, _matern
+from hpdeco.samplers.gp import _Layout
 from hpdeco.space.choices import Choice
 from hpdeco.space.numeric import Float
 

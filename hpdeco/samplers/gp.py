@@ -32,15 +32,12 @@ Limits, by design:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
-from scipy.special import erfcx, ndtr
 
 from hpdeco.samplers._common import (
     COMPLETE,
@@ -51,6 +48,12 @@ from hpdeco.samplers._common import (
     new_seed,
     trial_rng,
 )
+from hpdeco.samplers._gp_model import (
+    _GP,
+    _ei_and_gradient,
+    _log_ei,
+    _one_blas_thread,
+)
 from hpdeco.space import Param
 from hpdeco.validate import check_int
 
@@ -58,211 +61,14 @@ if TYPE_CHECKING:
     from hpdeco.study import Study
     from hpdeco.trial import Trial
 
-_SQRT5 = math.sqrt(5.0)
 # The hyperparameters are refitted at every trial up to this many finished trials, then
 # at every REFIT_EVERY-th (see GPSampler._theta). Measured on bench/samplers.py (tuning
 # seeds): refitting at every trial up to 100 rather than 20 halved the median regret on
 # hartmann6 at 50 trials (0.0016 against 0.0036) for twice the GP's time per trial.
 REFIT_EVERY_FROM = 100
 REFIT_EVERY = 5
-# Bounds of the log hyperparameters: length scales (inputs live on [0, 1]), signal variance
-# and noise variance (of the standardised values).
-_LOG_LENGTH = (math.log(0.01), math.log(20.0))
-_LOG_SIGNAL = (math.log(0.05), math.log(20.0))
-_LOG_NOISE = (math.log(1e-6), math.log(0.5))
 # Steps of the local search over the categorical inputs (GPSampler._climb).
 CLIMB_STEPS = 10
-# How far apart two different values of a choice are (before its length scale): as far as
-# in a one-hot encoding, where two inputs change by 1. Measured on bench/samplers.py's
-# ``mixed`` (tuning seeds): with 1 the GP closed in on the best branch's optimum more
-# slowly (median regret at 50 trials 0.03 against 0.005); 2 did no better.
-_CATEGORY_DISTANCE = math.sqrt(2.0)
-
-
-def _scaled_diff(a: np.ndarray, b: np.ndarray, lengths: np.ndarray, cat: np.ndarray) -> np.ndarray:
-    """Differences between rows of ``a`` and ``b`` per input, over the length scales. An
-    unordered choice is one input holding the category's index: its difference is 0 when
-    the categories are equal and 1 otherwise (a Hamming distance), whatever the indices."""
-    diff = a[:, None, :] - b[None, :, :]
-    if cat.any():
-        diff[:, :, cat] = (diff[:, :, cat] != 0) * _CATEGORY_DISTANCE
-    return diff / lengths
-
-
-def _matern(
-    a: np.ndarray, b: np.ndarray, lengths: np.ndarray, cat: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The Matérn 5/2 correlation between rows of ``a`` and ``b``, and the scaled squared
-    differences per input (for the gradient)."""
-    diff = _scaled_diff(a, b, lengths, cat)
-    sq = diff * diff
-    r = np.sqrt(np.maximum(sq.sum(axis=2), 0.0))
-    return (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * np.exp(-_SQRT5 * r), sq
-
-
-def _one_blas_thread() -> Any:
-    """The GP's matrices are small: a multi-threaded BLAS spends more time waking its
-    threads than computing (measured: a 100-trial study 4x slower on 2 cores). Limit it to
-    one thread while proposing, where threadpoolctl is installed (it comes with
-    scikit-learn)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
-class _GP:
-    """A zero-mean GP on standardised values, hyperparameters by maximum likelihood."""
-
-    def __init__(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        cat: np.ndarray,
-        theta: np.ndarray | None = None,
-    ) -> None:
-        self.x = x
-        self.y = y
-        self.cat = cat
-        if theta is not None:  # hyperparameters fitted earlier: no search
-            self.theta = theta
-            self._prepare(theta)
-            return
-        dims = x.shape[1]
-        # Two fixed starts, the better fit kept: smooth (length 0.5, little noise) and rough
-        # (length 0.2, more noise). Fixed, so that the fit depends only on the trials and a
-        # resumed study proposes what an uninterrupted one would. (Starting from the last
-        # trial's fit did as well on bench/samplers.py but broke that.)
-        starts = [
-            np.concatenate([np.full(dims, math.log(0.5)), [0.0, math.log(1e-3)]]),
-            np.concatenate([np.full(dims, math.log(0.2)), [0.0, math.log(1e-2)]]),
-        ]
-        bounds = [_LOG_LENGTH] * dims + [_LOG_SIGNAL, _LOG_NOISE]
-        best = None
-        for theta in starts:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = minimize(
-                    self._nll,
-                    theta,
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=bounds,
-                    options={"maxiter": 50},
-                )
-            if best is None or result.fun < best.fun:
-                best = result
-        assert best is not None
-        self.theta = best.x
-        self._prepare(self.theta)
-
-    def _nll(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log marginal likelihood and its gradient."""
-        x, y = self.x, self.y
-        n, dims = x.shape
-        lengths = np.exp(theta[:dims])
-        signal, noise = math.exp(theta[dims]), math.exp(theta[dims + 1])
-        corr, sq = _matern(x, x, lengths, self.cat)
-        k = signal * corr + (noise + 1e-8) * np.eye(n)
-        try:
-            factor = cho_factor(k, lower=True)
-        except np.linalg.LinAlgError:
-            return 1e10, np.zeros_like(theta)
-        alpha = cho_solve(factor, y)
-        log_det = 2.0 * np.log(np.diag(factor[0])).sum()
-        nll = 0.5 * (y @ alpha + log_det + n * math.log(2 * math.pi))
-        inner = np.outer(alpha, alpha) - cho_solve(factor, np.eye(n))
-        r = np.sqrt(np.maximum(sq.sum(axis=2), 0.0))
-        common = signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * np.exp(-_SQRT5 * r)
-        grad = np.empty_like(theta)
-        for i in range(dims):
-            grad[i] = -0.5 * np.sum(inner * common * sq[:, :, i])
-        grad[dims] = -0.5 * np.sum(inner * signal * corr)
-        grad[dims + 1] = -0.5 * noise * np.trace(inner)
-        # A weak pull of the length scales towards 0.5 keeps a few trials from fitting
-        # absurd scales (a log-normal prior, sd 1.5).
-        pull = (theta[:dims] - math.log(0.5)) / 1.5**2
-        nll += 0.5 * float(np.sum((theta[:dims] - math.log(0.5)) ** 2)) / 1.5**2
-        grad[:dims] += pull
-        return float(nll), grad
-
-    def _prepare(self, theta: np.ndarray) -> None:
-        dims = self.x.shape[1]
-        self.lengths = np.exp(theta[:dims])
-        self.signal = math.exp(theta[dims])
-        noise = math.exp(theta[dims + 1])
-        corr, _ = _matern(self.x, self.x, self.lengths, self.cat)
-        k = self.signal * corr + (noise + 1e-8) * np.eye(len(self.x))
-        jitter = 1e-8
-        while True:
-            try:
-                self.chol = np.linalg.cholesky(k + jitter * np.eye(len(k)))
-                break
-            except np.linalg.LinAlgError:
-                jitter *= 10
-        self.alpha = cho_solve((self.chol, True), self.y)
-
-    def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        corr, _ = _matern(points, self.x, self.lengths, self.cat)
-        cross = self.signal * corr
-        mean = cross @ self.alpha
-        v = solve_triangular(self.chol, cross.T, lower=True)
-        var = np.maximum(self.signal - np.sum(v * v, axis=0), 1e-12)
-        return mean, np.sqrt(var)
-
-
-_ROOT_HALF_PI = math.sqrt(math.pi / 2.0)
-
-
-def _log_h(z: np.ndarray) -> np.ndarray:
-    """``log h(z)`` with ``h(z) = z Phi(z) + phi(z)`` (expected improvement over the
-    standard deviation), without underflow far below the best value: there expected
-    improvement itself rounds to 0 and candidates would tie, where its logarithm still
-    orders them (after Ament et al., "Unexpected improvements to expected improvement for
-    Bayesian optimization", NeurIPS 2023)."""
-    z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    high = z > -1.0
-    zh = z[high]
-    out[high] = np.log(zh * ndtr(zh) + np.exp(-0.5 * zh * zh) / math.sqrt(2 * math.pi))
-    zl = z[~high]
-    # h / phi = 1 + z Phi / phi, with Phi(z) / phi(z) = sqrt(pi/2) erfcx(-z / sqrt 2)
-    # (stable for z < 0); that sum cancels for very negative z: its series there.
-    mills = _ROOT_HALF_PI * erfcx(-zl / math.sqrt(2.0))
-    inv = 1.0 / (zl * zl)
-    series = inv * (1.0 - 3.0 * inv + 15.0 * inv * inv - 105.0 * inv**3)
-    bracket = np.where(zl < -25.0, series, 1.0 + zl * mills)
-    out[~high] = -0.5 * zl * zl - 0.5 * math.log(2 * math.pi) + np.log(bracket)
-    return out
-
-
-def _log_ei(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
-    """Log expected improvement below ``best`` (values are minimised)."""
-    return np.log(sd) + _log_h((best - mean) / sd)
-
-
-def _ei_and_gradient(gp: _GP, point: np.ndarray, best: float) -> tuple[float, np.ndarray]:
-    """Expected improvement at one point and its gradient over the numeric inputs
-    (analytic, Matérn 5/2; zero for the categorical ones, which are searched apart)."""
-    diff = _scaled_diff(point[None, :], gp.x, gp.lengths, gp.cat)[0]  # (n, d)
-    r = np.sqrt(np.sum(diff * diff, axis=1))
-    decay = np.exp(-_SQRT5 * r)
-    cross = gp.signal * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * decay  # (n,)
-    # d cross_j / d x = -signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x - x_j) / l^2
-    jac = -(gp.signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * decay)[:, None] * diff / gp.lengths
-    jac[:, gp.cat] = 0.0
-    mean = float(cross @ gp.alpha)
-    v = solve_triangular(gp.chol, cross, lower=True)
-    solved = solve_triangular(gp.chol.T, v, lower=False)  # K^-1 k
-    var = max(gp.signal - float(v @ v), 1e-12)
-    sd = math.sqrt(var)
-    d_mean = jac.T @ gp.alpha
-    d_sd = -(jac.T @ solved) / sd
-    z = (best - mean) / sd
-    cdf, pdf = float(ndtr(z)), math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    ei = sd * (z * cdf + pdf)
-    return ei, -cdf * d_mean + pdf * d_sd
 
 
 class _Layout:
