@@ -13,7 +13,10 @@ pruner compares it with.
   value it already has (set before training, such as the parameter count). A trial behind
   most of those on the first objective is likely dominated, so it is stopped; a model
   smaller than every finished one has no peers and is never pruned for its accuracy. The
-  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials.
+  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials. With any
+  pruner but ``"none"``, a trial is also stopped when it is projected to end dominated
+  (:func:`ends_dominated`): ahead of most of its peers, but behind the best of them by
+  more than the COMPLETE trials went on to gain.
 """
 
 from __future__ import annotations
@@ -155,3 +158,58 @@ def for_pruner(trial: Trial, given: Mapping[str, float]) -> Any:
         return True
 
     return _AsSeenByPruner(trial, _Peers(study, as_good))
+
+
+# The projection rule (see ``ends_dominated``): the share of COMPLETE trials' later gains that
+# the projection assumes, how many gains it needs, and how many COMPLETE trials the study
+# must have first (as the default pruner's ``n_startup_trials``).
+GAIN_PERCENTILE = 90.0
+MIN_GAINS = 3
+STARTUP = 5
+
+
+def ends_dominated(view: Any) -> bool:
+    """Whether a trial seen against its peers (``for_pruner``) is projected to end dominated:
+    even its best first-objective value so far plus the ``GAIN_PERCENTILE``-th percentile of
+    what the study's COMPLETE trials gained after the same step stays behind the best final
+    value of a peer (a finished trial at least as good on the objectives already known).
+
+    The median pruner stops trials behind most of their peers; near the front most trials
+    are ahead of the median of the smaller models (the weak ones of the first trials count)
+    yet end behind the best of them, adding nothing to the front. This rule stops those.
+    """
+    from hpdeco.pruners._common import best_upto, completed, current_step, reached, started
+    from hpdeco.pruners.percentile import _percentile
+    from hpdeco.records import TrialState
+
+    if not isinstance(view, _AsSeenByPruner):
+        return False
+    peers = view.study
+    step = current_step(view)
+    if step is None or started(peers) < STARTUP:
+        return False
+    mine = best_upto(peers, view.intermediate_values, step)
+    if mine is None:
+        return False
+    sign = 1.0 if peers.direction == "max" else -1.0
+    gains = []
+    for record in peers.whole.finished:
+        if record.state is not TrialState.COMPLETE or not reached(record, step):
+            continue
+        now = best_upto(peers, record.intermediate_values, step)
+        end = best_upto(peers, record.intermediate_values, max(record.intermediate_values))
+        if now is not None and end is not None:
+            gains.append(sign * (end - now))
+    if len(gains) < MIN_GAINS:
+        return False
+    optimistic = mine + sign * _percentile(sorted(gains), GAIN_PERCENTILE)
+    finals = [
+        value
+        for record in completed(peers)
+        if record.intermediate_values
+        and (value := best_upto(peers, record.intermediate_values, max(record.intermediate_values)))
+        is not None
+    ]
+    if not finals:
+        return False
+    return bool(peers.is_better(peers.best_of(finals), optimistic))

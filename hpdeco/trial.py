@@ -207,9 +207,12 @@ class Trial:
             return True
         if not self._intermediate:
             return False
-        from hpdeco.multi import for_pruner
+        from hpdeco.multi import ends_dominated, for_pruner
+        from hpdeco.pruners import NoPruner
 
-        if self.study.pruner.should_prune(for_pruner(self, self._given)):
+        pruner = self.study.pruner
+        view = for_pruner(self, self._given)
+        if pruner.should_prune(view) or (not isinstance(pruner, NoPruner) and ends_dominated(view)):
             self._pruned_step = max(self._intermediate)
             return True
         return False

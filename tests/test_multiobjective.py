@@ -393,3 +393,40 @@ def test_single_objective_samplers_never_learn_from_infeasible_trials() -> None:
     history.add(record(0, 0.99, violation=2.0), sign=-1.0)  # the best value, infeasible
     history.add(record(1, 0.5, violation=0.0), sign=-1.0)
     assert history.group == [BAD, COMPLETE]
+
+
+def projection_study(store: str, pruner: str, last: list[float]) -> Any:
+    """Four weak small models that stay flat, one strong small model that climbs to 0.95,
+    then a bigger model reporting ``last``: ahead of the median of its smaller peers (the
+    weak ones), but unable to catch up with the best of them."""
+    curves = [[0.5, 0.5, 0.5, 0.5]] * 4 + [[0.6, 0.8, 0.9, 0.95], last]
+    sizes = [100, 100, 100, 100, 200, 300]
+    with hpdeco.search(
+        objective=["score", ("size", "min")],
+        store=store,
+        pruner=pruner,
+        verbose=0,
+        max_trials=len(curves),
+    ) as search:
+        for trial in search:
+            trial.set_value("size", sizes[trial.number])
+            for step, value in enumerate(curves[trial.number], start=1):
+                trial.report(value, step)
+                if trial.should_prune():
+                    break
+    return search
+
+
+def test_a_trial_projected_to_end_dominated_is_pruned(tmp_path: Path) -> None:
+    # At step 1 the big model's 0.7 beats the median of its peers (0.5), and the COMPLETE
+    # trials gained at most 0.35 after step 1 (90th percentile 0.21): 0.91 at best, behind
+    # the strong small model's 0.95, so it would end dominated.
+    behind = projection_study(str(tmp_path / "a.db"), "median", [0.7, 0.75, 0.76, 0.77])
+    assert behind.trials[5].state is TrialState.PRUNED and behind.trials[5].last_step == 1
+    # 0.8 then 0.9 could still pass 0.95 (1.01, 0.99 at best): it goes on, ends on the front.
+    close = projection_study(str(tmp_path / "b.db"), "median", [0.8, 0.9, 0.94, 0.97])
+    assert close.trials[5].state is TrialState.COMPLETE
+    assert 5 in [r.number for r in close.best_trials]
+    # pruner="none" never prunes.
+    off = projection_study(str(tmp_path / "c.db"), "none", [0.7, 0.75, 0.76, 0.77])
+    assert off.trials[5].state is TrialState.COMPLETE
