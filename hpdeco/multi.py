@@ -184,11 +184,14 @@ def ends_dominated(view: Any) -> bool:
 
     if not isinstance(view, _AsSeenByPruner):
         return False
-    peers = view.study
-    step = current_step(view)
+    # The pruners' helpers take the study and trial as a pruner sees them: the peers view
+    # stands in for both (hpdeco.pruners reads only what it exposes).
+    peers: Any = view.study
+    seen: Any = view
+    step = current_step(seen)
     if step is None or started(peers) < STARTUP:
         return False
-    mine = best_upto(peers, view.intermediate_values, step)
+    mine = best_upto(peers, seen.intermediate_values, step)
     if mine is None:
         return False
     sign = 1.0 if peers.direction == "max" else -1.0
