@@ -13,8 +13,9 @@ pruner compares it with.
   value it already has (set before training, such as the parameter count). A trial behind
   most of those on the first objective is likely dominated, so it is stopped; a model
   smaller than every finished one has no peers and is never pruned for its accuracy. The
-  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials. With any
-  pruner but ``"none"``, a trial is also stopped when it is projected to end dominated
+  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials. With the
+  median and percentile pruners (the default), a trial is also stopped when it is projected
+  to end dominated
   (:func:`ends_dominated`): ahead of most of its peers, but behind the best of them by
   more than the COMPLETE trials went on to gain.
 """
@@ -169,7 +170,9 @@ STARTUP = 5
 
 
 def ends_dominated(view: Any) -> bool:
-    """Whether a trial seen against its peers (``for_pruner``) is projected to end dominated:
+    """Whether a trial seen against its peers (``for_pruner``) is projected to end dominated
+    (asked with the median and percentile pruners only; a pruner of the user's own, or
+    ASHA, Hyperband and the threshold pruner, keep their own rule):
     even its best first-objective value so far plus the ``GAIN_PERCENTILE``-th percentile of
     what the study's COMPLETE trials gained after the same step stays behind the best final
     value of a peer (a finished trial at least as good on the objectives already known).
@@ -206,10 +209,11 @@ def ends_dominated(view: Any) -> bool:
     if len(gains) < MIN_GAINS:
         return False
     optimistic = mine + sign * _percentile(sorted(gains), GAIN_PERCENTILE)
-    finals = [
+    finals = [  # an infeasible trial is never on the front, so it dominates nothing here
         value
         for record in completed(peers)
-        if record.intermediate_values
+        if record.feasible
+        and record.intermediate_values
         and (value := best_upto(peers, record.intermediate_values, max(record.intermediate_values)))
         is not None
     ]

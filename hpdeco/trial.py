@@ -208,11 +208,14 @@ class Trial:
         if not self._intermediate:
             return False
         from hpdeco.multi import ends_dominated, for_pruner
-        from hpdeco.pruners import NoPruner
+        from hpdeco.pruners import PercentilePruner
 
         pruner = self.study.pruner
         view = for_pruner(self, self._given)
-        if pruner.should_prune(view) or (not isinstance(pruner, NoPruner) and ends_dominated(view)):
+        # With several objectives the median/percentile rule also stops a trial projected to
+        # end dominated (hpdeco.multi.ends_dominated); other pruners keep their own rule.
+        projected = isinstance(pruner, PercentilePruner) and ends_dominated(view)
+        if pruner.should_prune(view) or projected:
             self._pruned_step = max(self._intermediate)
             return True
         return False

@@ -395,7 +395,7 @@ def test_single_objective_samplers_never_learn_from_infeasible_trials() -> None:
     assert history.group == [BAD, COMPLETE]
 
 
-def projection_study(store: str, pruner: str, last: list[float]) -> Any:
+def projection_study(store: str, pruner: Any, last: list[float], strong_load: float = 0.0) -> Any:
     """Four weak small models that stay flat, one strong small model that climbs to 0.95,
     then a bigger model reporting ``last``: ahead of the median of its smaller peers (the
     weak ones), but unable to catch up with the best of them."""
@@ -403,6 +403,7 @@ def projection_study(store: str, pruner: str, last: list[float]) -> Any:
     sizes = [100, 100, 100, 100, 200, 300]
     with hpdeco.search(
         objective=["score", ("size", "min")],
+        constraints={"load": ("<=", 1.0)},
         store=store,
         pruner=pruner,
         verbose=0,
@@ -410,6 +411,7 @@ def projection_study(store: str, pruner: str, last: list[float]) -> Any:
     ) as search:
         for trial in search:
             trial.set_value("size", sizes[trial.number])
+            trial.set_value("load", strong_load if trial.number == 4 else 0.0)
             for step, value in enumerate(curves[trial.number], start=1):
                 trial.report(value, step)
                 if trial.should_prune():
@@ -427,6 +429,19 @@ def test_a_trial_projected_to_end_dominated_is_pruned(tmp_path: Path) -> None:
     close = projection_study(str(tmp_path / "b.db"), "median", [0.8, 0.9, 0.94, 0.97])
     assert close.trials[5].state is TrialState.COMPLETE
     assert 5 in [r.number for r in close.best_trials]
-    # pruner="none" never prunes.
+    # pruner="none" never prunes, and a pruner of the user's own keeps its own rule.
     off = projection_study(str(tmp_path / "c.db"), "none", [0.7, 0.75, 0.76, 0.77])
     assert off.trials[5].state is TrialState.COMPLETE
+    own = projection_study(str(tmp_path / "d.db"), lambda trial: False, [0.7, 0.75, 0.76, 0.77])
+    assert own.trials[5].state is TrialState.COMPLETE
+
+
+def test_an_infeasible_trial_dominates_nothing_in_the_projection(tmp_path: Path) -> None:
+    # The strong small model breaks the constraint: it is never on the front, so the big
+    # model behind it is not stopped for it (and ends on the front).
+    search = projection_study(
+        str(tmp_path / "s.db"), "median", [0.7, 0.75, 0.76, 0.77], strong_load=5.0
+    )
+    assert search.trials[4].feasible is False
+    assert search.trials[5].state is TrialState.COMPLETE
+    assert 5 in [r.number for r in search.best_trials]
