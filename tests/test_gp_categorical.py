@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy.special import ndtr
 
 import hpdeco
@@ -68,6 +69,7 @@ def test_a_choice_is_one_input_at_the_same_distance_from_every_other_value() -> 
     assert layout.snap(np.array([3.0, 0.25])) == {"op": 3.0, "x": 0.25}
 
 
+@pytest.mark.slow
 def test_gp_solves_a_space_of_six_five_way_choices() -> None:
     """On NAS-Bench-201's shape the GP finds the optimum within 40 trials in at least 6
     seeds of 8 (measured: 8; with one-hot inputs it did in 3, TPE in none)."""

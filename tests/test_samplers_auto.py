@@ -122,6 +122,7 @@ def test_many_choices_take_the_gp_by_default() -> None:
     assert auto.study.sampler.model(auto.study) == "gp"
 
 
+@pytest.mark.slow
 def test_conditional_space_reaches_the_optimum_in_most_seeds() -> None:
     """On the switch with a narrow best branch, 50 trials, 12 seeds: the default gets
     within 0.01 of the optimum in at least 5 seeds (measured: 6; it finds branch "b"
