@@ -13,9 +13,8 @@ pruner compares it with.
   value it already has (set before training, such as the parameter count). A trial behind
   most of those on the first objective is likely dominated, so it is stopped; a model
   smaller than every finished one has no peers and is never pruned for its accuracy. The
-  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials. With the
-  median and percentile pruners (the default), a trial is also stopped when it is projected
-  to end dominated
+  pruner's ``n_startup_trials`` still counts the whole study's COMPLETE trials. The median
+  and percentile pruners (the default) also stop a trial projected to end dominated
   (:func:`ends_dominated`): ahead of most of its peers, but behind the best of them by
   more than the COMPLETE trials went on to gain.
 """
@@ -162,61 +161,52 @@ def for_pruner(trial: Trial, given: Mapping[str, float]) -> Any:
 
 
 # The projection rule (see ``ends_dominated``): the share of COMPLETE trials' later gains that
-# the projection assumes, how many gains it needs, and how many COMPLETE trials the study
-# must have first (as the default pruner's ``n_startup_trials``).
+# the projection assumes, and how many gains it needs.
 GAIN_PERCENTILE = 90.0
 MIN_GAINS = 3
-STARTUP = 5
 
 
-def ends_dominated(view: Any) -> bool:
-    """Whether a trial seen against its peers (``for_pruner``) is projected to end dominated
-    (asked with the median and percentile pruners only; a pruner of the user's own, or
-    ASHA, Hyperband and the threshold pruner, keep their own rule):
-    even its best first-objective value so far plus the ``GAIN_PERCENTILE``-th percentile of
-    what the study's COMPLETE trials gained after the same step stays behind the best final
-    value of a peer (a finished trial at least as good on the objectives already known).
+def ends_dominated(trial: Any, complete: list[TrialRecord], step: int) -> bool:
+    """Whether ``trial``, as the median and percentile pruners see it (its study holding
+    its peers, see ``for_pruner``) at ``step``, is projected to end dominated: even its best
+    first-objective value so far plus the ``GAIN_PERCENTILE``-th percentile of what the
+    study's COMPLETE trials gained after ``step`` stays behind the best final value of a
+    feasible peer in ``complete`` (the COMPLETE peers, fresh). Always False with one
+    objective, or before the trial has a value on another objective.
 
-    The median pruner stops trials behind most of their peers; near the front most trials
-    are ahead of the median of the smaller models (the weak ones of the first trials count)
-    yet end behind the best of them, adding nothing to the front. This rule stops those.
+    The pruner's gates (startup trials, warm-up, interval) apply first. The median rule
+    stops trials behind most of their peers; near the front most trials are ahead of the
+    median of the smaller models (the weak ones of the first trials count) yet end behind
+    the best of them, adding nothing to the front. This rule stops those.
     """
-    from hpdeco.pruners._common import best_upto, completed, current_step, reached, started
+    from hpdeco.pruners._common import best_upto, reached
     from hpdeco.pruners.percentile import _percentile
     from hpdeco.records import TrialState
 
-    if not isinstance(view, _AsSeenByPruner):
+    if not isinstance(trial.study, _Peers):
         return False
-    # The pruners' helpers take the study and trial as a pruner sees them: the peers view
-    # stands in for both (hpdeco.pruners reads only what it exposes).
-    peers: Any = view.study
-    seen: Any = view
-    step = current_step(seen)
-    if step is None or started(peers) < STARTUP:
-        return False
-    mine = best_upto(peers, seen.intermediate_values, step)
+    # The peers view stands in for the study in the pruners' helpers (it exposes what they read).
+    peers: Any = trial.study
+    mine = best_upto(peers, trial.intermediate_values, step)
     if mine is None:
         return False
+
+    def final(record: TrialRecord) -> float | None:
+        return best_upto(peers, record.intermediate_values, max(record.intermediate_values))
+
     sign = 1.0 if peers.direction == "max" else -1.0
     gains = []
     for record in peers.whole.finished:
         if record.state is not TrialState.COMPLETE or not reached(record, step):
             continue
-        now = best_upto(peers, record.intermediate_values, step)
-        end = best_upto(peers, record.intermediate_values, max(record.intermediate_values))
+        now, end = best_upto(peers, record.intermediate_values, step), final(record)
         if now is not None and end is not None:
             gains.append(sign * (end - now))
     if len(gains) < MIN_GAINS:
         return False
     optimistic = mine + sign * _percentile(sorted(gains), GAIN_PERCENTILE)
-    finals = [  # an infeasible trial is never on the front, so it dominates nothing here
-        value
-        for record in completed(peers)
-        if record.feasible
-        and record.intermediate_values
-        and (value := best_upto(peers, record.intermediate_values, max(record.intermediate_values)))
-        is not None
+    # An infeasible trial is never on the front, so it dominates nothing here.
+    finals = [
+        v for r in complete if r.feasible and r.intermediate_values and (v := final(r)) is not None
     ]
-    if not finals:
-        return False
-    return bool(peers.is_better(peers.best_of(finals), optimistic))
+    return bool(finals) and peers.is_better(peers.best_of(finals), optimistic)

@@ -207,15 +207,9 @@ class Trial:
             return True
         if not self._intermediate:
             return False
-        from hpdeco.multi import ends_dominated, for_pruner
-        from hpdeco.pruners import PercentilePruner
+        from hpdeco.multi import for_pruner
 
-        pruner = self.study.pruner
-        view = for_pruner(self, self._given)
-        # With several objectives the median/percentile rule also stops a trial projected to
-        # end dominated (hpdeco.multi.ends_dominated); other pruners keep their own rule.
-        projected = isinstance(pruner, PercentilePruner) and ends_dominated(view)
-        if pruner.should_prune(view) or projected:
+        if self.study.pruner.should_prune(for_pruner(self, self._given)):
             self._pruned_step = max(self._intermediate)
             return True
         return False

@@ -429,6 +429,12 @@ def test_a_trial_projected_to_end_dominated_is_pruned(tmp_path: Path) -> None:
     close = projection_study(str(tmp_path / "b.db"), "median", [0.8, 0.9, 0.94, 0.97])
     assert close.trials[5].state is TrialState.COMPLETE
     assert 5 in [r.number for r in close.best_trials]
+    # The pruner's gates come first: with a warm-up step it is stopped at step 2 (0.84 at
+    # best after 0.75) instead.
+    warm = projection_study(
+        str(tmp_path / "w.db"), hpdeco.pruners.MedianPruner(n_warmup_steps=1), [0.7, 0.75, 0.76]
+    )
+    assert warm.trials[5].state is TrialState.PRUNED and warm.trials[5].last_step == 2
     # pruner="none" never prunes, and a pruner of the user's own keeps its own rule.
     off = projection_study(str(tmp_path / "c.db"), "none", [0.7, 0.75, 0.76, 0.77])
     assert off.trials[5].state is TrialState.COMPLETE

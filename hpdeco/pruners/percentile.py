@@ -17,6 +17,10 @@ from hpdeco.pruners._common import (
 from hpdeco.validate import check_int, check_number
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hpdeco.records import TrialRecord
+    from hpdeco.study import Study
     from hpdeco.trial import Trial
 
 
@@ -93,6 +97,16 @@ class PercentilePruner:
         complete = completed(study)
         if started(study) < self.n_startup_trials:
             return False
+        from hpdeco.multi import ends_dominated
+
+        # With several objectives ``study`` holds the trial's peers (hpdeco.multi), and a
+        # trial ahead of most of them may still be projected to end dominated.
+        return self._behind(study, complete, curve, step) or ends_dominated(trial, complete, step)
+
+    def _behind(
+        self, study: Study, complete: list[TrialRecord], curve: Mapping[int, float], step: int
+    ) -> bool:
+        """Whether the trial's best so far is worse than the cutoff of ``complete``'s."""
         others = []
         for record in complete:
             if reached(record, step):

@@ -346,11 +346,9 @@ class TPESampler:
         prior = math.log(self.prior_weight) + encoding.log_prior()
         terms = self._log_kernel(encoding, codes, column[select], width[select])
         prior_terms = np.full((len(codes), 1), prior)
-        if weights is None:
-            # Every trial weighs 1 (down-weighting old trials was tried and did not help).
-            total = _logsumexp(np.concatenate([terms, prior_terms], axis=1), axis=1)
-            return total - math.log(float(select.sum()) + self.prior_weight)
-        chosen = weights[select]
+        # Without weights every trial weighs 1 (down-weighting old trials was tried and did
+        # not help); log 1 = 0 and a sum of ones is exact, so the draws are as before.
+        chosen = np.ones(int(select.sum())) if weights is None else weights[select]
         terms = terms + np.log(chosen)[None, :]
         total = _logsumexp(np.concatenate([terms, prior_terms], axis=1), axis=1)
         return total - math.log(float(chosen.sum()) + self.prior_weight)
