@@ -11,7 +11,8 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg.lapack import dpotrf, dpotri, dpotrs
 from scipy.optimize import minimize
 from scipy.special import erfcx, ndtr
 
@@ -61,8 +62,30 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(1, user_api="blas")
 
 
+def _pair_sq(x: np.ndarray, cat: np.ndarray) -> np.ndarray:
+    """Squared differences between the rows of ``x`` per input, before the length scales
+    (an unordered choice: the squared category distance where the categories differ)."""
+    diff = x[:, None, :] - x[None, :, :]
+    sq = diff * diff
+    if cat.any():
+        sq[:, :, cat] = (diff[:, :, cat] != 0) * _CATEGORY_DISTANCE**2
+    return sq
+
+
+def fixed_starts(dims: int) -> list[np.ndarray]:
+    """The likelihood's two fixed starts: smooth (length 0.5, little noise) and rough
+    (length 0.2, more noise). Fixed, so that a fit from them depends only on the trials."""
+    return [
+        np.concatenate([np.full(dims, math.log(0.5)), [0.0, math.log(1e-3)]]),
+        np.concatenate([np.full(dims, math.log(0.2)), [0.0, math.log(1e-2)]]),
+    ]
+
+
 class _GP:
-    """A zero-mean GP on standardised values, hyperparameters by maximum likelihood."""
+    """A zero-mean GP on standardised values, hyperparameters by maximum likelihood.
+
+    ``starts``: where the likelihood's maximisation starts (the best fit is kept; by
+    default :func:`fixed_starts`), and ``maxiter`` its iterations from each."""
 
     def __init__(
         self,
@@ -70,6 +93,9 @@ class _GP:
         y: np.ndarray,
         cat: np.ndarray,
         theta: np.ndarray | None = None,
+        *,
+        starts: list[np.ndarray] | None = None,
+        maxiter: int = 50,
     ) -> None:
         self.x = x
         self.y = y
@@ -79,17 +105,12 @@ class _GP:
             self._prepare(theta)
             return
         dims = x.shape[1]
-        # Two fixed starts, the better fit kept: smooth (length 0.5, little noise) and rough
-        # (length 0.2, more noise). Fixed, so that the fit depends only on the trials and a
-        # resumed study proposes what an uninterrupted one would. (Starting from the last
-        # trial's fit did as well on bench/samplers.py but broke that.)
-        starts = [
-            np.concatenate([np.full(dims, math.log(0.5)), [0.0, math.log(1e-3)]]),
-            np.concatenate([np.full(dims, math.log(0.2)), [0.0, math.log(1e-2)]]),
-        ]
+        # The squared differences per input, unscaled, computed once for every evaluation
+        # of the likelihood (they do not depend on the hyperparameters).
+        self._pair_sq = _pair_sq(x, cat).reshape(len(x) * len(x), dims)
         bounds = [_LOG_LENGTH] * dims + [_LOG_SIGNAL, _LOG_NOISE]
         best = None
-        for theta in starts:
+        for theta in fixed_starts(dims) if starts is None else starts:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = minimize(
@@ -98,7 +119,7 @@ class _GP:
                     jac=True,
                     method="L-BFGS-B",
                     bounds=bounds,
-                    options={"maxiter": 50},
+                    options={"maxiter": maxiter},
                 )
             if best is None or result.fun < best.fun:
                 best = result
@@ -107,28 +128,36 @@ class _GP:
         self._prepare(self.theta)
 
     def _nll(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log marginal likelihood and its gradient."""
-        x, y = self.x, self.y
-        n, dims = x.shape
-        lengths = np.exp(theta[:dims])
+        """Negative log marginal likelihood and its gradient (one Cholesky factor and one
+        inverse per evaluation, the distances precomputed: most of a fit's cost)."""
+        y = self.y
+        n = len(y)
+        dims = len(theta) - 2
+        inv_sq_lengths = np.exp(-2.0 * theta[:dims])
         signal, noise = math.exp(theta[dims]), math.exp(theta[dims + 1])
-        corr, sq = _matern(x, x, lengths, self.cat)
-        k = signal * corr + (noise + 1e-8) * np.eye(n)
-        try:
-            factor = cho_factor(k, lower=True)
-        except np.linalg.LinAlgError:
+        r2 = (self._pair_sq @ inv_sq_lengths).reshape(n, n)
+        r = np.sqrt(r2)
+        decay = np.exp(-_SQRT5 * r)
+        corr = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * decay
+        k = signal * corr
+        k.flat[:: n + 1] += noise + 1e-8
+        chol, info = dpotrf(k, lower=1, clean=1)
+        if info != 0:
             return 1e10, np.zeros_like(theta)
-        alpha = cho_solve(factor, y)
-        log_det = 2.0 * np.log(np.diag(factor[0])).sum()
+        alpha, _ = dpotrs(chol, y, lower=1)
+        log_det = 2.0 * np.log(np.diag(chol)).sum()
         nll = 0.5 * (y @ alpha + log_det + n * math.log(2 * math.pi))
-        inner = np.outer(alpha, alpha) - cho_solve(factor, np.eye(n))
-        r = np.sqrt(np.maximum(sq.sum(axis=2), 0.0))
-        common = signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * np.exp(-_SQRT5 * r)
+        inverse, info = dpotri(chol, lower=1)
+        if info != 0:
+            return 1e10, np.zeros_like(theta)
+        inverse = np.tril(inverse) + np.tril(inverse, -1).T  # dpotri fills one triangle
+        inner = np.outer(alpha, alpha) - inverse
+        # d k / d log length_i = signal 5/3 (1 + sqrt5 r) e^(-sqrt5 r) (x_i - x'_i)^2 / l_i^2
+        common = inner * (signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * decay)
         grad = np.empty_like(theta)
-        for i in range(dims):
-            grad[i] = -0.5 * np.sum(inner * common * sq[:, :, i])
-        grad[dims] = -0.5 * np.sum(inner * signal * corr)
-        grad[dims + 1] = -0.5 * noise * np.trace(inner)
+        grad[:dims] = -0.5 * (common.reshape(-1) @ self._pair_sq) * inv_sq_lengths
+        grad[dims] = -0.5 * signal * float(np.sum(inner * corr))
+        grad[dims + 1] = -0.5 * noise * float(np.trace(inner))
         # A weak pull of the length scales towards 0.5 keeps a few trials from fitting
         # absurd scales (a log-normal prior, sd 1.5).
         pull = (theta[:dims] - math.log(0.5)) / 1.5**2
