@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
-from scipy.linalg.lapack import dpotrf, dpotri, dpotrs
+from scipy.linalg.lapack import dpotrf, dpotri, dpotrs, dtrtrs
 from scipy.optimize import minimize
 from scipy.special import erfcx, ndtr
 
@@ -222,17 +222,22 @@ def _log_ei(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
 
 def _ei_and_gradient(gp: _GP, point: np.ndarray, best: float) -> tuple[float, np.ndarray]:
     """Expected improvement at one point and its gradient over the numeric inputs
-    (analytic, Matérn 5/2; zero for the categorical ones, which are searched apart)."""
-    diff = _scaled_diff(point[None, :], gp.x, gp.lengths, gp.cat)[0]  # (n, d)
-    r = np.sqrt(np.sum(diff * diff, axis=1))
+    (analytic, Matérn 5/2; zero for the categorical ones, which are searched apart).
+    Called some twenty times per polish: LAPACK's triangular solve directly, without
+    scipy.linalg's checks (most of the time at a hundred trials)."""
+    diff = point - gp.x  # (n, d)
+    if gp.cat.any():
+        diff[:, gp.cat] = (diff[:, gp.cat] != 0) * _CATEGORY_DISTANCE
+    diff /= gp.lengths
+    r = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     decay = np.exp(-_SQRT5 * r)
     cross = gp.signal * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r * r) * decay  # (n,)
     # d cross_j / d x = -signal * 5/3 * (1 + sqrt5 r) e^(-sqrt5 r) * (x - x_j) / l^2
     jac = -(gp.signal * 5.0 / 3.0 * (1.0 + _SQRT5 * r) * decay)[:, None] * diff / gp.lengths
     jac[:, gp.cat] = 0.0
     mean = float(cross @ gp.alpha)
-    v = solve_triangular(gp.chol, cross, lower=True)
-    solved = solve_triangular(gp.chol.T, v, lower=False)  # K^-1 k
+    v, _ = dtrtrs(gp.chol, cross, lower=1)
+    solved, _ = dtrtrs(gp.chol, v, lower=1, trans=1)  # K^-1 k
     var = max(gp.signal - float(v @ v), 1e-12)
     sd = math.sqrt(var)
     d_mean = jac.T @ gp.alpha
