@@ -11,10 +11,10 @@ Limits, by design:
 
 * The model costs O(n^3) in the trials it is fitted to; at most ``max_modelled`` (200)
   trials are modelled (the most recent ones, and always the best), so a proposal takes
-  about 20 milliseconds at 100 trials and about a second at 200. Use ``tpe`` for long
+  about 15 milliseconds at 100 trials and 30 at 200 (six inputs). Use ``tpe`` for long
   studies. The kernel's hyperparameters are refitted at every trial up to 100 finished
   trials and at every 5th after (most of a proposal's cost): up to 50 finished trials
-  from two fixed starting points, then from the fit at the last multiple of 10 finished
+  from two fixed starting points, then from the fit at the last multiple of 5 finished
   trials (itself from the fixed points), so the proposals depend only on the trials.
 * An unordered choice is one input holding the category's index, and the kernel measures
   it by a Hamming distance (0 when two trials hold the same value, else a fixed distance
@@ -71,12 +71,15 @@ REFIT_EVERY = 5
 # From WARM_FROM finished trials on, each fit starts from the one at the last multiple of
 # FRESH_EVERY finished trials, which starts from the two fixed points (see
 # GPSampler._theta); before, every fit starts from the fixed points. Measured on
-# bench/samplers.py (tuning seeds): warm fits from 10 trials on cut the GP's time per trial
-# at 51-100 trials from 30 to 20 ms, but were worse on branin at 25 trials (median regret
-# 0.0145 against 0.0105, 12 seeds of 20 worse), where the fit still changes fast and a fit
-# from the fixed points is cheap.
+# bench/samplers.py (tuning seeds 1000-1049, against fresh fits at every trial): warm fits
+# from 10 trials on were worse on branin at 25 trials (median regret 0.0145 against
+# 0.0105), where the fit still changes fast and is cheap; an anchor every 10 trials was
+# worse on levy4 at 100 (0.19 against 0.14, 30 seeds of 50 worse: a warm fit can stay in
+# the anchor's mode of the likelihood); every 5, as good (0.12; hartmann6 0.000093
+# against 0.000099) and as cheap (17 likelihood evaluations per proposal, against 45
+# fresh: warm fits from a recent anchor converge sooner).
 WARM_FROM = 50
-FRESH_EVERY = 10
+FRESH_EVERY = 5
 # Steps of the local search over the categorical inputs (GPSampler._climb).
 CLIMB_STEPS = 10
 
