@@ -71,9 +71,12 @@ def _pair_sq(x: np.ndarray, cat: np.ndarray) -> np.ndarray:
     return sq
 
 
-def fixed_starts(dims: int) -> list[np.ndarray]:
+def _fixed_starts(dims: int) -> list[np.ndarray]:
     """The likelihood's two fixed starts: smooth (length 0.5, little noise) and rough
-    (length 0.2, more noise). Fixed, so that a fit from them depends only on the trials."""
+    (length 0.2, more noise). Fixed, so that the fit depends only on the trials and a
+    resumed study proposes what an uninterrupted one would. (Starting from the last
+    trial's fit did as well on bench/samplers.py but broke that; starting from a fit every
+    5 trials, which would not, was worse on levy4: see GPSampler._theta.)"""
     return [
         np.concatenate([np.full(dims, math.log(0.5)), [0.0, math.log(1e-3)]]),
         np.concatenate([np.full(dims, math.log(0.2)), [0.0, math.log(1e-2)]]),
@@ -81,10 +84,8 @@ def fixed_starts(dims: int) -> list[np.ndarray]:
 
 
 class _GP:
-    """A zero-mean GP on standardised values, hyperparameters by maximum likelihood.
-
-    ``starts``: where the likelihood's maximisation starts (the best fit is kept; by
-    default :func:`fixed_starts`), and ``maxiter`` its iterations from each."""
+    """A zero-mean GP on standardised values, hyperparameters by maximum likelihood
+    (from the two fixed starts of :func:`_fixed_starts`, the better fit kept)."""
 
     def __init__(
         self,
@@ -92,9 +93,6 @@ class _GP:
         y: np.ndarray,
         cat: np.ndarray,
         theta: np.ndarray | None = None,
-        *,
-        starts: list[np.ndarray] | None = None,
-        maxiter: int = 50,
     ) -> None:
         self.x = x
         self.y = y
@@ -109,7 +107,7 @@ class _GP:
         self._pair_sq = _pair_sq(x, cat).reshape(len(x) * len(x), dims)
         bounds = [_LOG_LENGTH] * dims + [_LOG_SIGNAL, _LOG_NOISE]
         best = None
-        for theta in fixed_starts(dims) if starts is None else starts:
+        for theta in _fixed_starts(dims):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = minimize(
@@ -118,7 +116,7 @@ class _GP:
                     jac=True,
                     method="L-BFGS-B",
                     bounds=bounds,
-                    options={"maxiter": maxiter},
+                    options={"maxiter": 50},
                 )
             if best is None or result.fun < best.fun:
                 best = result

@@ -11,11 +11,10 @@ Limits, by design:
 
 * The model costs O(n^3) in the trials it is fitted to; at most ``max_modelled`` (200)
   trials are modelled (the most recent ones, and always the best), so a proposal takes
-  about 15 milliseconds at 100 trials and 30 at 200 (six inputs). Use ``tpe`` for long
+  about 20 milliseconds at 100 trials and 30 at 200 (six inputs). Use ``tpe`` for long
   studies. The kernel's hyperparameters are refitted at every trial up to 100 finished
-  trials and at every 5th after (most of a proposal's cost): up to 50 finished trials
-  from two fixed starting points, then from the fit at the last multiple of 5 finished
-  trials (itself from the fixed points), so the proposals depend only on the trials.
+  trials and at every 5th after (most of a proposal's cost), always from the same two
+  starting points, so the proposals depend only on the trials.
 * An unordered choice is one input holding the category's index, and the kernel measures
   it by a Hamming distance (0 when two trials hold the same value, else a fixed distance
   over the choice's own length scale), so a space of many choices (NAS-Bench-201's six
@@ -68,18 +67,6 @@ if TYPE_CHECKING:
 # hartmann6 at 50 trials (0.0016 against 0.0036) for twice the GP's time per trial.
 REFIT_EVERY_FROM = 100
 REFIT_EVERY = 5
-# From WARM_FROM finished trials on, each fit starts from the one at the last multiple of
-# FRESH_EVERY finished trials, which starts from the two fixed points (see
-# GPSampler._theta); before, every fit starts from the fixed points. Measured on
-# bench/samplers.py (tuning seeds 1000-1049, against fresh fits at every trial): warm fits
-# from 10 trials on were worse on branin at 25 trials (median regret 0.0145 against
-# 0.0105), where the fit still changes fast and is cheap; an anchor every 10 trials was
-# worse on levy4 at 100 (0.19 against 0.14, 30 seeds of 50 worse: a warm fit can stay in
-# the anchor's mode of the likelihood); every 5, as good (0.12; hartmann6 0.000093
-# against 0.000099) and as cheap (17 likelihood evaluations per proposal, against 45
-# fresh: warm fits from a recent anchor converge sooner).
-WARM_FROM = 50
-FRESH_EVERY = 5
 # Steps of the local search over the categorical inputs (GPSampler._climb).
 CLIMB_STEPS = 10
 
@@ -169,7 +156,6 @@ class GPSampler:
         self._repeats = Repeats()
         self._proposal_for: tuple[int, dict[str, float] | None, Any] | None = None
         self._fitted: tuple[tuple[int, tuple[str, ...]], np.ndarray] | None = None
-        self._anchored: tuple[tuple[int, tuple[str, ...]], np.ndarray] | None = None
 
     def suggest(self, param: Param, trial: Trial) -> Any:
         proposal, rng = self._proposal(trial)
@@ -247,35 +233,24 @@ class GPSampler:
         """The kernel's hyperparameters. Fitting them is most of a proposal's cost and they
         change slowly, so past ``REFIT_EVERY_FROM`` finished trials they are refitted only
         at every ``REFIT_EVERY``-th, on the finished trials up to there (no running ones),
-        and kept in between. From ``WARM_FROM`` finished trials on, each fit starts from
-        the fit at the last multiple of ``FRESH_EVERY`` finished trials (one start, a good
-        one: it converges in half the steps), and that anchor fit from the two fixed
-        starts, as every fit before ``WARM_FROM``. A function of the trials alone: a
-        resumed study refits its anchor and proposes what an uninterrupted one would."""
+        and kept in between. A function of the trials alone: a resumed study refits at the
+        last such point and proposes what an uninterrupted one would.
+
+        Every fit starts afresh from the two fixed points. Measured (issue 15): starting
+        each fit from 50 trials on from the fit at the last multiple of 5 finished trials
+        (itself fresh) cut the likelihood's evaluations per proposal from 45 to 17, but was
+        worse on levy4 at 100 trials (median regret on seeds 0-19 0.21 against 0.12, 7
+        seeds better and 10 worse; every 10 trials, 0.19 against 0.14 on seeds 1000-1049):
+        a warm fit can stay in an older mode of the likelihood."""
         n = len(history.loss)
         at = n if n < REFIT_EVERY_FROM else n - n % REFIT_EVERY
         if COMPLETE not in history.group[:at]:
             at = n
         key = (at, tuple(history.encodings))
         if self._fitted is None or self._fitted[0] != key:
-            anchor = at - at % FRESH_EVERY
-            if at < WARM_FROM or anchor == at or COMPLETE not in history.group[:anchor]:
-                starts = None
-            else:
-                starts = [self._anchor(history, layout, anchor)]
             x, z, _, _ = self._data(history, layout, at, [])
-            self._fitted = (key, _GP(x, z, layout.cat, starts=starts).theta)
-            if starts is None:
-                self._anchored = self._fitted
+            self._fitted = (key, _GP(x, z, layout.cat).theta)
         return self._fitted[1]
-
-    def _anchor(self, history: History, layout: _Layout, at: int) -> np.ndarray:
-        """The fit from the fixed starts on the first ``at`` finished trials (cached)."""
-        key = (at, tuple(history.encodings))
-        if self._anchored is None or self._anchored[0] != key:
-            x, z, _, _ = self._data(history, layout, at, [])
-            self._anchored = (key, _GP(x, z, layout.cat).theta)
-        return self._anchored[1]
 
     def _optimise(self, history: History, running: list[dict[str, Any]], rng: Any) -> dict:
         layout = _Layout(history.encodings)
