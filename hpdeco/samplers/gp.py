@@ -27,7 +27,13 @@ Limits, by design:
 * The proposal covers the parameters known when a trial starts; a parameter first met
   during the trial is drawn at random.
 * Pruned, failed and running trials count as the worst value seen, so the proposals stay
-  away from them without distorting the model of complete trials much.
+  away from them without distorting the model of complete trials much. Pruned trials count
+  towards the start-up (``n_startup_trials``) as complete ones do; the model also needs two
+  complete trials. (Counting complete ones only kept the default sampler on Sobol' points
+  through most of the head-to-head's Keras searches, where the median pruner stops two
+  trials in three. Giving a pruned trial its own value, no better than the complete
+  trials' median, instead of the worst found less there: on seeds 0-3 a median best
+  validation accuracy of 0.9750 against 0.9819.)
 """
 
 from __future__ import annotations
@@ -184,9 +190,13 @@ class GPSampler:
         rng = trial_rng(self.seed, trial.number)
         history = self._history
         history.update(trial.study)
-        complete = history.group.count(COMPLETE)
+        # Pruned trials count towards the start-up as complete ones do (as TPE's and
+        # Optuna's do): under a median pruner most trials are pruned, and counting complete
+        # ones only kept the GP on Sobol' points through whole searches. It needs two
+        # complete trials to have a best and a worst value.
+        ready = history.ranked >= self.n_startup_trials and history.group.count(COMPLETE) >= 2
         proposal = None
-        if complete >= max(self.n_startup_trials, 2) and history.encodings:
+        if ready and history.encodings:
             running = self._running(trial)
             with _one_blas_thread():
                 proposal = self._optimise(history, running, rng)
