@@ -607,16 +607,16 @@ def oracle_epochs(
     epoch every trial that would add at most ``share`` of the hypervolume of the COMPLETE
     trials before it (``share`` 0: the trials that end dominated by them). The epochs it
     lets run and the COMPLETE trials' points; no real pruner can save more at no loss."""
-    used, points = 0, []
+    used, points, volume = 0, [], 0.0
     for size, curve in items:
         point = (-max(curve), size / LARGEST)
-        before = front_volume(points, KERAS_REFERENCE) if points else 0.0
-        added = front_volume([*points, point], KERAS_REFERENCE) - before
-        if points and added <= share * before:
+        grown = front_volume([*points, point], KERAS_REFERENCE)
+        if points and grown - volume <= share * volume:
             used += 1
         else:
             used += len(curve)
             points.append(point)
+            volume = grown
     return used, points
 
 
@@ -633,7 +633,7 @@ def ceiling_table(rows: list[dict[str, Any]]) -> str:
     for row in sorted(
         (r for r in rows if r["mode"] == "hpdeco-none" and "curves" in r), key=lambda r: r["seed"]
     ):
-        items = [(size, curve) for size, curve in row["curves"]]
+        items = row["curves"]
         total = sum(len(curve) for _, curve in items)
         used, points = replay_curves(
             [(size, dict(enumerate(curve, 1))) for size, curve in items], "median", LARGEST

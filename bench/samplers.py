@@ -68,8 +68,8 @@ Rerun (on 2 busy cores: about 25 minutes, and 10 more for optuna-gp on its own):
 The committed figures come from three files: ``samplers.json`` (every sampler but the
 default), ``samplers-auto-issue15c.json`` (the default and the timing, rerun after the GP's
 faster arithmetic; ``samplers-auto-issue15b.json`` and ``samplers-auto.json`` hold earlier
-versions of the default) and
-``samplers-optuna-gp.json``; ``--load`` these three to print them.
+versions of the default) and ``samplers-optuna-gp.json``; ``--load`` these three to print
+them.
 
 ``--quick`` is a smoke run of a few seconds (3 seeds, 25 trials, small timing).
 """

@@ -70,7 +70,8 @@ if TYPE_CHECKING:
 # The hyperparameters are refitted at every trial up to this many finished trials, then
 # at every REFIT_EVERY-th (see GPSampler._theta). Measured on bench/samplers.py (tuning
 # seeds): refitting at every trial up to 100 rather than 20 halved the median regret on
-# hartmann6 at 50 trials (0.0016 against 0.0036) for twice the GP's time per trial.
+# hartmann6 at 50 trials (0.0016 against 0.0036) for twice the GP's time per trial (before
+# the faster likelihood; now about 23 ms a trial at 51-100 trials, bench/samplers.py).
 REFIT_EVERY_FROM = 100
 REFIT_EVERY = 5
 # Steps of the local search over the categorical inputs (GPSampler._climb).
