@@ -703,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.trials, args.problems = 2, 60, "zdt1,dtlz2"
-        args.timing_trials, args.timing_seeds = 40, 1
+        args.timing_trials, args.timing_seeds, args.timing_problems = 20, 1, "zdt1"
         args.keras_seeds, args.keras_trials, args.epochs, args.keras_extra = 1, 4, 2, 2
         args.orders = 1
     parts = args.parts.split(",")
