@@ -37,8 +37,8 @@ the same model: each build seeds Keras with the run's seed first, so one configu
 trains identically whoever trains it. A fold's score is the held-out accuracy after the
 last epoch (scikit-learn's ``score``; hpdeco runs with ``trial_value="last"``, its default
 takes each fold's best epoch). Each (job, seed, method) runs in its own process after an
-untimed warm-up fit, in an order rotated from seed to seed; the wall time is that of the
-search call alone.
+untimed warm-up fit (``--quick``: all in one process), in an order rotated from seed to
+seed; the wall time is that of the search call alone.
 
 Reported per job and method (medians over seeds): folds trained (started; a fold stopped by
 the pruner counts), epochs trained, wall time, best mean CV accuracy, the best
@@ -385,6 +385,12 @@ def sklearn_run(
 
 
 def spawn(job: str, method: str, seed: int, quick: bool) -> dict[str, Any]:
+    """One run in a process of its own (``quick``: in this one; a smoke run times nothing,
+    and a TensorFlow start per run was most of its minute)."""
+    if quick:
+        row = one_run(job, method, seed, quick)
+        report_row(job, method, seed, row)
+        return row
     with tempfile.TemporaryDirectory(prefix="cv-bench-") as tmp:
         out = Path(tmp) / "run.json"
         spec = json.dumps([job, method, seed, quick])
@@ -396,13 +402,17 @@ def spawn(job: str, method: str, seed: int, quick: bool) -> dict[str, Any]:
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"{job} {method} seed {seed} failed:\n{proc.stderr[-3000:]}")
         row = json.loads(out.read_text())
+    report_row(job, method, seed, row)
+    return row
+
+
+def report_row(job: str, method: str, seed: int, row: dict[str, Any]) -> None:
     print(
         f"  {job:<13} {method:<22} seed {seed}: {row['folds_trained']:3d} folds, "
         f"{row['wall_s']:6.1f} s, best {row['best_cv_accuracy']:.4f} {row['best_params']}",
         file=sys.stderr,
         flush=True,
     )
-    return row
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> bool:

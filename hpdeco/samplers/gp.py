@@ -22,8 +22,13 @@ Limits, by design:
   local moves: from the best candidates, change one choice at a time while expected
   improvement rises; the numbers are then polished by L-BFGS-B.
 * Conditional parameters are modelled as present in every trial: where a trial did not
-  draw one, its input is set to the middle of the range (or a category of its own). This
-  is crude; ``tpe`` models conditional spaces properly.
+  draw one, its input is set to the middle of the range (or a category of its own). The
+  acquisition keeps to points like the trials': moves around a trial leave what it lacked
+  where it was modelled, and half the random points copy a trial's choices and lack what
+  it lacked (moving such an input makes a point no trial resembles, which looks uncertain
+  and so worth a look; on seeds 1000-1019 of ``bench/samplers.py`` this cut the median
+  regret at 50 trials on ``mixed`` from 0.017 to 0.0018). Still cruder than ``tpe``'s
+  model of a conditional space.
 * The proposal covers the parameters known when a trial starts; a parameter first met
   during the trial is drawn at random.
 * Pruned, failed and running trials count as the worst value seen, so the proposals stay
@@ -280,12 +285,30 @@ class GPSampler:
         )
 
         candidates = layout.random(rng, self.n_candidates)
+        free = np.ones_like(candidates, dtype=bool)  # the inputs polishing may move
+        present = self._present(history, layout, rows)
+        if not present.all():
+            # A conditional space: half the random points take a modelled trial's choices
+            # and lack what it lacked, so that they are points of a branch that exists.
+            half = np.arange(0, self.n_candidates, 2)
+            template = rng.integers(len(rows), size=len(half))
+            lacks = ~present[template]
+            fill = np.where(cat, -1.0, 0.5)
+            block = candidates[half]
+            block[:, cat] = x[template][:, cat]
+            block = np.where(lacks, fill, block)
+            candidates[half] = block
+            free[half] = ~lacks
         # Also look near the best trials: small moves of their numeric inputs, at two
         # scales, and (searching the choices) one choice changed in half of them.
         order = np.argsort(z[: len(rows)])[: min(5, len(rows))]
         local = np.repeat(x[order], 20, axis=0)
+        # Move only the inputs the trial had: one it lacked keeps the middle it was
+        # modelled at, where moving it would read as an unexplored point.
+        had = np.repeat(present[order], 20, axis=0)
         scale = np.where(np.arange(len(local)) % 2 == 0, 0.05, 0.01)[:, None]
-        local[:, numeric] += scale * rng.normal(0, 1, (len(local), int(numeric.sum())))
+        step = scale * rng.normal(0, 1, (len(local), int(numeric.sum())))
+        local[:, numeric] += np.where(had[:, numeric], step, 0.0)
         local[:, numeric] = np.clip(local[:, numeric], 0, 1)
         # A choice a trial lacked (-1) takes its first value.
         local[:, cat] = np.maximum(local[:, cat], 0)
@@ -294,16 +317,18 @@ class GPSampler:
             change = rng.random(len(local)) < 0.5
             fresh = np.floor(rng.random(len(local)) * layout.cells[which])
             local[change, which[change]] = fresh[change]
+        free = np.vstack([free, had])
         candidates = np.vstack([candidates, local])
         scores = _log_ei(*gp.predict(candidates), best)
         top = np.argsort(-scores)[: max(self.n_restarts, 1)]
         best_point, best_score = candidates[top[0]], float(scores[top[0]])
-        for start in candidates[top[: self.n_restarts]]:
+        for at in top[: self.n_restarts]:
+            start = candidates[at]
             point, score = start, float(_log_ei(*gp.predict(start[None, :]), best)[0])
             if search_choices:
                 point, score = self._climb(gp, layout, point, score, best)
             if numeric.any():
-                point, score = self._polish(gp, layout, point, score, best)
+                point, score = self._polish(gp, layout, point, score, best, free[at])
             if score > best_score:
                 best_point, best_score = point, score
         return layout.snap(best_point)
@@ -324,8 +349,21 @@ class GPSampler:
         return point, score
 
     @staticmethod
+    def _present(history: History, layout: _Layout, rows: np.ndarray) -> np.ndarray:
+        """Which inputs each modelled trial had (False where it lacked the parameter)."""
+        out = np.ones((len(rows), layout.dims), dtype=bool)
+        for name, at in layout.slots.items():
+            out[:, at] = ~np.isnan(np.asarray(history.columns[name], dtype=float)[rows])
+        return out
+
+    @staticmethod
     def _polish(
-        gp: _GP, layout: _Layout, start: np.ndarray, score: float, best: float
+        gp: _GP,
+        layout: _Layout,
+        start: np.ndarray,
+        score: float,
+        best: float,
+        free: np.ndarray,
     ) -> tuple[np.ndarray, float]:
         """L-BFGS-B on the numeric inputs, the choices held. It climbs expected improvement
         itself, not its log: where that is flat (far from the best) it stops near its
@@ -347,7 +385,11 @@ class GPSampler:
                 start[numeric],
                 jac=True,
                 method="L-BFGS-B",
-                bounds=[(0.0, 1.0)] * int(numeric.sum()),
+                # an input the start's trial lacked stays where it is
+                bounds=[
+                    (0.0, 1.0) if movable else (float(v), float(v))
+                    for v, movable in zip(start[numeric], free[numeric], strict=True)
+                ],
                 options={"maxiter": 20},
             )
         got = math.log(-result.fun) if result.fun < 0 else -math.inf
