@@ -99,3 +99,44 @@ def _encodings(params: dict[str, Any]) -> dict[str, Any]:
     from hpdeco.samplers._common import Encoding
 
     return {name: Encoding(param) for name, param in params.items()}
+
+
+def test_only_spaces_whose_choices_decide_the_branch_count_as_branches() -> None:
+    cat = np.array([True, False, False])
+    x = np.array([[0, 0.2, 0.5], [0, 0.7, 0.5], [1, 0.4, 0.9], [1, 0.1, 0.3]])
+    everything = np.ones((4, 3), dtype=bool)
+    by_choice = np.array([[1, 1, 0], [1, 1, 0], [1, 1, 1], [1, 1, 1]], dtype=bool)
+    by_number = np.array([[1, 1, 0], [1, 1, 1], [1, 1, 1], [1, 1, 1]], dtype=bool)
+    assert not gp_module._choices_decide(everything, x, cat)  # nothing is lacked
+    assert gp_module._choices_decide(by_choice, x, cat)
+    assert not gp_module._choices_decide(by_number, x, cat)  # same choice, other inputs
+    assert not gp_module._choices_decide(by_choice, x, np.zeros(3, dtype=bool))
+
+
+def test_where_a_number_decides_the_branch_candidates_move_every_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A layer count decides which units a trial draws: copying what a trial lacked would
+    not follow the count, so the moves around the best trials leave nothing held."""
+    scored: list[np.ndarray] = []
+    predict = _GP.predict
+
+    def recording(self: _GP, points: np.ndarray) -> Any:
+        if len(points) > 1:
+            scored.append(points.copy())
+        return predict(self, points)
+
+    monkeypatch.setattr(_GP, "predict", recording)
+    sampler = GPSampler(seed=5, n_startup_trials=6, n_candidates=N_CANDIDATES)
+    with hpdeco.search(
+        objective="loss", store=":memory:", max_trials=9, sampler=sampler, verbose=0
+    ) as search:
+        for trial in search:
+            layers = hp.Int("layers", 1, 2)
+            units = [hp.Float(f"units_{i}", 0.0, 1.0) for i in range(layers)]
+            trial.report(sum((u - 0.4) ** 2 for u in units) + 0.1 * layers, step=1)
+    assert {r.params["layers"] for r in search.trials} == {1, 2}
+    at = gp_module._Layout(sampler._history.encodings).slots
+    local = scored[-1][N_CANDIDATES:]
+    for block in np.split(local, len(local) // 20):
+        assert len(set(block[:, at["units_1"]])) > 1  # moved, whether or not the trial had it
