@@ -8,6 +8,7 @@ mixed at 50 trials 0.017 -> 0.0018, optimiser 0.011 -> 0.0036)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,12 @@ from hpdeco.samplers._gp_model import _GP
 N_CANDIDATES = 200
 
 
-def _scored_candidates(monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, dict[str, int]]:
-    """The candidate points the GP scored for its last proposal in a two-branch space, and
-    where each parameter sits in them."""
+def _last_candidates(
+    monkeypatch: pytest.MonkeyPatch, loss: Callable[[], float]
+) -> tuple[np.ndarray, dict[str, int], list[Any]]:
+    """A 9-trial GP search of ``loss`` (which draws its own ``hp.*``): the candidate points
+    the GP scored for its last proposal, where each parameter sits in them, and the
+    trials."""
     scored: list[np.ndarray] = []
     predict = _GP.predict
 
@@ -39,15 +43,22 @@ def _scored_candidates(monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, dic
         objective="loss", store=":memory:", max_trials=9, sampler=sampler, verbose=0
     ) as search:
         for trial in search:
-            w = hp.Float("w", 0.0, 1.0)
-            if hp.Choice("branch", ["a", "b"]) == "a":
-                loss = (w - 0.3) ** 2 + (hp.Float("a_x", -1.0, 1.0) - 0.2) ** 2
-            else:
-                loss = 0.5 + (w - 0.3) ** 2 + (hp.Float("b_y", -1.0, 1.0) + 0.4) ** 2
-            trial.report(loss, step=1)
-    assert {r.params["branch"] for r in search.trials} == {"a", "b"}  # both branches seen
+            trial.report(loss(), step=1)
     slots = gp_module._Layout(sampler._history.encodings).slots
-    return scored[-1], slots
+    return scored[-1], slots, search.trials
+
+
+def _two_branches() -> float:
+    w = hp.Float("w", 0.0, 1.0)
+    if hp.Choice("branch", ["a", "b"]) == "a":
+        return (w - 0.3) ** 2 + (hp.Float("a_x", -1.0, 1.0) - 0.2) ** 2
+    return 0.5 + (w - 0.3) ** 2 + (hp.Float("b_y", -1.0, 1.0) + 0.4) ** 2
+
+
+def _scored_candidates(monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, dict[str, int]]:
+    points, slots, trials = _last_candidates(monkeypatch, _two_branches)
+    assert {r.params["branch"] for r in trials} == {"a", "b"}  # both branches seen
+    return points, slots
 
 
 def test_points_near_the_best_trials_keep_what_their_branch_lacks(
@@ -118,25 +129,14 @@ def test_where_a_number_decides_the_branch_candidates_move_every_input(
 ) -> None:
     """A layer count decides which units a trial draws: copying what a trial lacked would
     not follow the count, so the moves around the best trials leave nothing held."""
-    scored: list[np.ndarray] = []
-    predict = _GP.predict
 
-    def recording(self: _GP, points: np.ndarray) -> Any:
-        if len(points) > 1:
-            scored.append(points.copy())
-        return predict(self, points)
+    def layered() -> float:
+        layers = hp.Int("layers", 1, 2)
+        units = [hp.Float(f"units_{i}", 0.0, 1.0) for i in range(layers)]
+        return sum((u - 0.4) ** 2 for u in units) + 0.1 * layers
 
-    monkeypatch.setattr(_GP, "predict", recording)
-    sampler = GPSampler(seed=5, n_startup_trials=6, n_candidates=N_CANDIDATES)
-    with hpdeco.search(
-        objective="loss", store=":memory:", max_trials=9, sampler=sampler, verbose=0
-    ) as search:
-        for trial in search:
-            layers = hp.Int("layers", 1, 2)
-            units = [hp.Float(f"units_{i}", 0.0, 1.0) for i in range(layers)]
-            trial.report(sum((u - 0.4) ** 2 for u in units) + 0.1 * layers, step=1)
-    assert {r.params["layers"] for r in search.trials} == {1, 2}
-    at = gp_module._Layout(sampler._history.encodings).slots
-    local = scored[-1][N_CANDIDATES:]
+    points, at, trials = _last_candidates(monkeypatch, layered)
+    assert {r.params["layers"] for r in trials} == {1, 2}
+    local = points[N_CANDIDATES:]
     for block in np.split(local, len(local) // 20):
         assert len(set(block[:, at["units_1"]])) > 1  # moved, whether or not the trial had it
