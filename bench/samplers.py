@@ -58,16 +58,17 @@ Rerun (on 2 busy cores: about 25 minutes, and 10 more for optuna-gp on its own):
         --samplers tpe,random,optuna-tpe,optuna-random \\
         --timing-trials 300 --timing-seeds 0 --out bench/results/samplers.json
     nice .venv/bin/python bench/samplers.py --samplers auto \\
-        --timing-trials 300 --timing-seeds 2 --out bench/results/samplers-auto-issue15d.json
+        --timing-trials 300 --timing-seeds 2 --out bench/results/samplers-auto-issue15e.json
     nice .venv/bin/python bench/samplers.py --samplers optuna-gp --gp-seeds 10 \\
         --tasks branin,hartmann6,levy4,mixed,hpolib-parkinsons_telemonitoring,nb201-cifar10 \\
         --timing-trials 300 --timing-seeds 0 --out bench/results/samplers-optuna-gp.json
     .venv/bin/python bench/samplers.py --load bench/results/samplers.json \\
-        bench/results/samplers-auto-issue15d.json bench/results/samplers-optuna-gp.json
+        bench/results/samplers-auto-issue15e.json bench/results/samplers-optuna-gp.json
 
 The committed figures come from three files: ``samplers.json`` (every sampler but the
-default), ``samplers-auto-issue15d.json`` (the default and the timing, rerun after the GP
-kept to points of existing branches in conditional spaces; ``samplers-auto-issue15c.json``,
+default), ``samplers-auto-issue15e.json`` (the default and the timing, rerun after the GP
+kept to points of existing branches in conditional spaces; ``-issue15d.json`` and
+``samplers-auto-issue15c.json``,
 ``-issue15b.json`` and ``samplers-auto.json`` hold earlier versions of the default) and
 ``samplers-optuna-gp.json``; ``--load`` these three to print them.
 

@@ -52,7 +52,8 @@ def _two_branches() -> float:
     w = hp.Float("w", 0.0, 1.0)
     if hp.Choice("branch", ["a", "b"]) == "a":
         return (w - 0.3) ** 2 + (hp.Float("a_x", -1.0, 1.0) - 0.2) ** 2
-    return 0.5 + (w - 0.3) ** 2 + (hp.Float("b_y", -1.0, 1.0) + 0.4) ** 2
+    bonus = 0.1 if hp.Choice("b_kind", ["p", "q"]) == "q" else 0.0
+    return 0.5 + (w - 0.3) ** 2 + (hp.Float("b_y", -1.0, 1.0) + 0.4) ** 2 - bonus
 
 
 def _scored_candidates(monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, dict[str, int]]:
@@ -73,6 +74,8 @@ def test_points_near_the_best_trials_keep_what_their_branch_lacks(
         lacked = at["b_y"] if branch == 0 else at["a_x"]
         had = at["a_x"] if branch == 0 else at["b_y"]
         assert (block[:, lacked] == 0.5).all()  # where the trial was modelled
+        if branch == 0:  # a choice it lacked stays lacked (-1), not its first value
+            assert (block[:, at["b_kind"]] == -1).all()
         assert len(set(block[:, had])) > 1  # what it had is searched around
         assert len(set(block[:, at["w"]])) > 1
 

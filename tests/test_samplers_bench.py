@@ -56,7 +56,7 @@ def test_committed_results_print_with_the_within_5_percent_verdicts() -> None:
     """``--load`` merges the committed runs (the default, the other samplers, optuna-gp
     apart) into one table with a verdict per cell and the per-checkpoint summary."""
     results = Path(__file__).resolve().parent.parent / "bench" / "results"
-    files = ["samplers.json", "samplers-auto-issue15d.json", "samplers-optuna-gp.json"]
+    files = ["samplers.json", "samplers-auto-issue15e.json", "samplers-optuna-gp.json"]
     done = run_bench("samplers.py", "--load", *(str(results / f) for f in files))
     assert done.returncode == 0, done.stderr
     assert "| auto within 5% of best peer |" in done.stdout

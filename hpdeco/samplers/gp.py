@@ -329,8 +329,9 @@ class GPSampler:
         step = scale * rng.normal(0, 1, (len(local), int(numeric.sum())))
         local[:, numeric] += np.where(had[:, numeric], step, 0.0)
         local[:, numeric] = np.clip(local[:, numeric], 0, 1)
-        # A choice a trial lacked (-1) takes its first value.
-        local[:, cat] = np.maximum(local[:, cat], 0)
+        # A choice a trial lacked (-1) takes its first value, unless the choices decide
+        # the branch: then it stays lacked, as the trial was modelled.
+        local[:, cat] = np.where(had[:, cat], np.maximum(local[:, cat], 0), local[:, cat])
         if search_choices:
             which = np.flatnonzero(cat)[rng.integers(int(cat.sum()), size=len(local))]
             change = rng.random(len(local)) < 0.5
