@@ -56,11 +56,17 @@ def test_committed_results_print_with_the_within_5_percent_verdicts() -> None:
     """``--load`` merges the committed runs (the default, the other samplers, optuna-gp
     apart) into one table with a verdict per cell and the per-checkpoint summary."""
     results = Path(__file__).resolve().parent.parent / "bench" / "results"
-    files = ["samplers.json", "samplers-auto-issue15e.json", "samplers-optuna-gp.json"]
+    files = [
+        "samplers.json",
+        "samplers-auto-issue15e.json",
+        "samplers-optuna-gp.json",
+        "samplers-optuna-gp-seeds10-19.json",
+    ]
     done = run_bench("samplers.py", "--load", *(str(results / f) for f in files))
     assert done.returncode == 0, done.stderr
     assert "| auto within 5% of best peer |" in done.stdout
     assert "seeds per sampler: auto 20" in done.stdout
+    assert "optuna-gp 20" in done.stdout  # its two runs, seeds 0-9 and 10-19, merged
     for n in (50, 100):
         assert f"{n} trials, tuned tasks: auto within 5% of the best peer on" in done.stdout
     assert "| mixed | 100 |" in done.stdout and "mixed, 100 trials: auto beats optuna-tpe" in (
