@@ -18,7 +18,9 @@ import hpdeco
 from hpdeco import hp
 from hpdeco.samplers import GPSampler
 from hpdeco.samplers import gp as gp_module
+from hpdeco.samplers._common import Encoding
 from hpdeco.samplers._gp_model import _GP
+from hpdeco.space import Float
 
 N_CANDIDATES = 200
 
@@ -98,8 +100,9 @@ def test_polishing_holds_the_inputs_it_is_told_to() -> None:
     z = (z - z.mean()) / z.std()
     cat = np.zeros(3, dtype=bool)
     gp = _GP(x, z, cat, _GP(x, z, cat).theta)
-    encodings = {n: hpdeco.space.Float(n, 0.0, 1.0, None, "linear", None) for n in "uvw"}
-    layout = gp_module._Layout(_encodings(encodings))
+    layout = gp_module._Layout(
+        {n: Encoding(Float(n, 0.0, 1.0, None, "linear", None)) for n in "uvw"}
+    )
     start = np.clip(x[int(np.argmin(z))] + 0.05, 0, 1)  # where expected improvement rises
     best = float(z.min())
     moved, _ = GPSampler._polish(gp, layout, start, -np.inf, best, np.ones(3, dtype=bool))
@@ -107,12 +110,6 @@ def test_polishing_holds_the_inputs_it_is_told_to() -> None:
     assert moved[1] != start[1]  # free, the middle input moves
     assert held[1] == start[1]  # held, it stays
     assert (held[[0, 2]] != start[[0, 2]]).any()
-
-
-def _encodings(params: dict[str, Any]) -> dict[str, Any]:
-    from hpdeco.samplers._common import Encoding
-
-    return {name: Encoding(param) for name, param in params.items()}
 
 
 def test_only_spaces_whose_choices_decide_the_branch_count_as_branches() -> None:
