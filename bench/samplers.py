@@ -58,7 +58,7 @@ Rerun (on 2 busy cores: about 25 minutes, and 10 more for optuna-gp on its own):
         --samplers tpe,random,optuna-tpe,optuna-random \\
         --timing-trials 300 --timing-seeds 0 --out bench/results/samplers.json
     nice .venv/bin/python bench/samplers.py --samplers auto \\
-        --timing-trials 300 --timing-seeds 2 --out bench/results/samplers-auto-issue15e.json
+        --timing-trials 300 --timing-seeds 2 --out bench/results/samplers-auto-issue15f.json
     nice .venv/bin/python bench/samplers.py --samplers optuna-gp --gp-seeds 10 \\
         --tasks branin,hartmann6,levy4,mixed,hpolib-parkinsons_telemonitoring,nb201-cifar10 \\
         --timing-trials 300 --timing-seeds 0 --out bench/results/samplers-optuna-gp.json
@@ -67,15 +67,16 @@ Rerun (on 2 busy cores: about 25 minutes, and 10 more for optuna-gp on its own):
         --tasks branin,hartmann6,levy4,mixed,hpolib-parkinsons_telemonitoring,nb201-cifar10 \\
         --out bench/results/samplers-optuna-gp-seeds10-19.json
     .venv/bin/python bench/samplers.py --load bench/results/samplers.json \\
-        bench/results/samplers-auto-issue15e.json bench/results/samplers-optuna-gp.json \\
+        bench/results/samplers-auto-issue15f.json bench/results/samplers-optuna-gp.json \\
         bench/results/samplers-optuna-gp-seeds10-19.json
 
 The committed figures come from four files: ``samplers.json`` (every sampler but the
-default), ``samplers-auto-issue15e.json`` (the default and the timing, rerun after the GP
-kept to points of existing branches in conditional spaces; ``samplers-auto-issue15d.json``,
-``-issue15c.json``, ``-issue15b.json`` and ``samplers-auto.json`` hold earlier versions of
-the default) and ``samplers-optuna-gp.json`` with ``samplers-optuna-gp-seeds10-19.json``
-(Optuna's GP on seeds 0-9 and 10-19); ``--load`` these four to print them.
+default), ``samplers-auto-issue15f.json`` (the default and the timing, rerun after the GP
+took a power transform of the values where every trial has every parameter;
+``samplers-auto-issue15e.json``, ``-issue15d.json``, ``-issue15c.json``, ``-issue15b.json``
+and ``samplers-auto.json`` hold earlier versions of the default) and
+``samplers-optuna-gp.json`` with ``samplers-optuna-gp-seeds10-19.json`` (Optuna's GP on
+seeds 0-9 and 10-19); ``--load`` these four to print them.
 
 ``--quick`` is a smoke run of a few seconds (3 seeds, 25 trials, small timing).
 """

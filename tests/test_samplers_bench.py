@@ -58,7 +58,7 @@ def test_committed_results_print_with_the_within_5_percent_verdicts() -> None:
     results = Path(__file__).resolve().parent.parent / "bench" / "results"
     files = [
         "samplers.json",
-        "samplers-auto-issue15e.json",
+        "samplers-auto-issue15f.json",
         "samplers-optuna-gp.json",
         "samplers-optuna-gp-seeds10-19.json",
     ]

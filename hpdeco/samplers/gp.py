@@ -5,7 +5,8 @@ algorithms" (NeurIPS 2012): a Gaussian process with a Matérn 5/2 kernel (one le
 per input, a signal variance and a noise variance, fitted by maximising the marginal
 likelihood) models the objective, and each trial takes the point of largest expected
 improvement over the best value so far (compared on a log scale, which stays exact where
-the improvement itself rounds to zero).
+the improvement itself rounds to zero). Where every trial has every parameter, the values
+are modelled through a power transform that spreads their good end (see ``_warp``).
 
 Limits, by design:
 
@@ -151,6 +152,63 @@ def _choices_decide(present: np.ndarray, x: np.ndarray, cat: np.ndarray) -> bool
     return True
 
 
+# The power transform's exponents tried (maximum likelihood over this grid: a step of 0.05
+# is finer than the fit needs, and one vectorised pass over 100 values took 0.6 ms against
+# 7 for scipy.stats.yeojohnson's Brent search, on this machine under load).
+_LAMBDAS = np.linspace(-3.0, 5.0, 161)
+
+
+def _warp(y: np.ndarray, *, power: bool = True) -> np.ndarray:
+    """The values as the GP models them: a long tail of bad values squashed so that it
+    does not dominate the fit, then (``power``) a Yeo-Johnson power transform, its
+    exponent by maximum likelihood, and standardised.
+
+    The transform spreads the good end of a skewed set of values, where the search is
+    decided (after Cowen-Rivers et al., "HEBO: pushing the limits of sample-efficient
+    hyperparameter optimisation", JAIR 2022). Measured on ``bench/samplers.py``'s tuning
+    seeds, median regret at 50 / 100 trials without and with it: levy4 0.69 / 0.13 against
+    0.18 / 0.043 (seeds 1000-1039), hartmann6 at 50 0.0015 against 0.0006, nb201-cifar10
+    at 50 0.053 against 0 (1000-1019). The GP applies it only where every trial has every
+    parameter: in conditional spaces it made the GP settle on a poorer branch more often
+    (``mixed``, seeds 1000-1039: 18 searches of 40 still in a branch 0.4 worse than the
+    optimum after 50 trials, against 5; ``optimiser``: 21 against 10; measured, not
+    explained)."""
+    median = float(np.median(y))
+    spread = float(np.percentile(y, 75) - np.percentile(y, 25)) or float(y.std()) or 1.0
+    cap = median + 3 * spread
+    y = np.where(y > cap, cap + np.log1p(np.maximum(y - cap, 0) / spread) * spread, y)
+    sd = float(y.std())
+    if power and sd > 0 and len(np.unique(y)) > 2:
+        y, _ = _yeo_johnson((y - y.mean()) / sd)
+    mean, sd = float(y.mean()), float(y.std()) or 1.0
+    return (y - mean) / sd
+
+
+def _yeo_johnson(u: np.ndarray) -> tuple[np.ndarray, float]:
+    """Yeo and Johnson's power transform of ``u`` (standardised values) and its exponent,
+    the grid's most likely under a normal model of the result (``u`` itself and 1.0 where
+    no exponent gives finite values)."""
+    lam = _LAMBDAS[:, None]
+    up, down = u >= 0, u < 0
+    log_up, log_down = np.log1p(np.where(up, u, 0.0)), np.log1p(np.where(down, -u, 0.0))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # (1 + u)^lam - 1) / lam above 0, -((1 - u)^(2 - lam) - 1) / (2 - lam) below,
+        # their limits log(1 + u) and -log(1 - u) at lam = 0 and 2.
+        above = np.where(np.abs(lam) < 1e-9, log_up, np.expm1(lam * log_up) / lam)
+        below = np.where(
+            np.abs(2 - lam) < 1e-9, -log_down, -np.expm1((2 - lam) * log_down) / (2 - lam)
+        )
+        t = np.where(up, above, below)
+        var = t.var(axis=1)
+        jacobian = (_LAMBDAS - 1) * float(np.sum(np.sign(u) * np.log1p(np.abs(u))))
+        likelihood = -0.5 * len(u) * np.log(var) + jacobian
+    likelihood[~np.isfinite(likelihood) | ~np.isfinite(t).all(axis=1)] = -np.inf
+    if not np.isfinite(likelihood).any():
+        return u, 1.0
+    best = int(np.argmax(likelihood))
+    return t[best], float(_LAMBDAS[best])
+
+
 class GPSampler:
     """Gaussian-process Bayesian optimisation with expected improvement (``sampler="gp"``).
 
@@ -249,18 +307,15 @@ class GPSampler:
             keep = set(rows[-(self.max_modelled - 1) :].tolist()) | {int(np.argmin(y))}
             rows = np.array(sorted(keep))
         x = layout.features({n: c[rows] for n, c in columns.items()})
+        # Every modelled trial has every parameter: only then does the power transform
+        # help (see _warp).
+        flat = not any(np.isnan(c[rows]).any() for c in columns.values())
         y = y[rows]
         if running:
             extra = {n: np.array([history.code(n, p) for p in running]) for n in columns}
             x = np.vstack([x, layout.features(extra)])
             y = np.append(y, [worst] * len(running))
-        # Standardise; squash a long tail of bad values so it does not dominate the fit.
-        median = float(np.median(y))
-        spread = float(np.percentile(y, 75) - np.percentile(y, 25)) or float(y.std()) or 1.0
-        cap = median + 3 * spread
-        y = np.where(y > cap, cap + np.log1p(np.maximum(y - cap, 0) / spread) * spread, y)
-        mean, sd = float(y.mean()), float(y.std()) or 1.0
-        return x, (y - mean) / sd, rows, complete
+        return x, _warp(y, power=flat), rows, complete
 
     def _theta(self, history: History, layout: _Layout) -> np.ndarray:
         """The kernel's hyperparameters. Fitting them is most of a proposal's cost and they
