@@ -79,6 +79,9 @@ def test_the_oracle_stops_at_the_first_epoch_what_ends_dominated_or_adds_a_slive
     # The last one adds far under 0.1% of the volume: a sliver, stopped too.
     used, points = mo.oracle_epochs(items, 0.001)
     assert used == 2 + 1 + 2 + 1 and len(points) == 2
+    # Until two trials have COMPLETEd nothing is stopped: the dominated second one runs.
+    used, points = mo.oracle_epochs(items, 0.0, startup=2)
+    assert used == 2 + 2 + 2 + 2 and len(points) == 4
 
 
 def test_the_ceiling_table_replays_the_default_pruner_on_the_unpruned_trials() -> None:
@@ -96,6 +99,7 @@ def test_the_ceiling_table_replays_the_default_pruner_on_the_unpruned_trials() -
     saved, volume = default.split(",")
     # The default pruner saves something here and never beats the unpruned front.
     assert 0 < float(saved.strip(" %")) < 100 and float(volume) <= unpruned + 1e-9
-    # Stopping the slivers too can only stop more.
-    dominated, sliver = float(seed_row[4].strip(" %")), float(seed_row[5].split(",")[0].strip(" %"))
-    assert 0 < dominated <= sliver
+    # Waiting for the start-up trials can only stop less; stopping the slivers too, more.
+    dominated, late = float(seed_row[4].strip(" %")), float(seed_row[5].strip(" %"))
+    sliver = float(seed_row[6].split(",")[0].strip(" %"))
+    assert 0 < late <= dominated <= sliver
