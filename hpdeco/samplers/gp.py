@@ -172,7 +172,9 @@ def _warp(y: np.ndarray, *, power: bool = True) -> np.ndarray:
     parameter: in conditional spaces it made the GP settle on a poorer branch more often
     (``mixed``, seeds 1000-1039: 18 searches of 40 still in a branch 0.4 worse than the
     optimum after 50 trials, against 5; ``optimiser``: 21 against 10; measured, not
-    explained)."""
+    explained), and where a layer count decides what a trial draws it lowered the
+    head-to-head's best accuracy (``bench/variants.py`` seeds 0-6: lower in 3, higher in
+    1)."""
     median = float(np.median(y))
     spread = float(np.percentile(y, 75) - np.percentile(y, 25)) or float(y.std()) or 1.0
     cap = median + 3 * spread
