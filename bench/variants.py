@@ -7,8 +7,6 @@ task (same data, space, 30 trials x 15 epochs, seeds), each run in its own proce
 
 - ``defaults``: the default sampler (``auto``: GP while the study is small, TPE after or on
   spaces of many choices) + median pruner;
-- ``median-complete``: the median pruner comparing with COMPLETE trials only (as Optuna's
-  MedianPruner does; hpdeco also counts PRUNED trials at the steps they reached);
 - ``asha``: the ASHA pruner instead of the median;
 - ``tpe``: joint TPE alone (the default sampler before ``auto``);
 - ``tpe-independent``: TPE with one density per parameter (``multivariate=False``);
@@ -24,6 +22,10 @@ wall times then do, and are kept only as a rough figure.
 
 Results go to bench/results/variants.json (``--out`` elsewhere). The hpdeco imported is
 the one on the path: ``PYTHONPATH=<an older checkout>`` measures an earlier version.
+
+A ``median-complete`` variant (the median over COMPLETE trials only, as Optuna's) was
+dropped once the default median pruner came to compare with COMPLETE trials only itself
+(commit 90dc2d4): it had become the defaults under another name, run for run.
 """
 
 from __future__ import annotations
@@ -38,46 +40,11 @@ import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "variants.json"
-VARIANTS = ("defaults", "median-complete", "asha", "tpe", "tpe-independent", "random")
-
-
-class CompleteOnly:
-    """A study as a pruner sees it, with only its COMPLETE trials among the finished ones."""
-
-    def __init__(self, study: Any) -> None:
-        self._study = study
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._study, name)
-
-    @property
-    def finished(self) -> list[Any]:
-        from hpdeco.trial import TrialState
-
-        return [r for r in self._study.finished if r.state is TrialState.COMPLETE]
-
-
-def median_of_complete() -> Any:
-    """hpdeco's median pruner, comparing with COMPLETE trials only (Optuna's population)."""
-    from hpdeco.pruners import MedianPruner
-
-    median = MedianPruner()
-
-    def should_prune(trial: Any) -> bool:
-        return median.should_prune(
-            SimpleNamespace(
-                number=trial.number,
-                intermediate_values=trial.intermediate_values,
-                study=CompleteOnly(trial.study),
-            )
-        )
-
-    return should_prune
+VARIANTS = ("defaults", "asha", "tpe", "tpe-independent", "random")
 
 
 def apply(variant: str) -> None:
@@ -91,9 +58,7 @@ def apply(variant: str) -> None:
         "tpe-independent": lambda seed: samplers.TPESampler(seed=seed, multivariate=False),
         "random": lambda seed: samplers.RandomSampler(seed=seed),
     }
-    if variant == "median-complete":
-        pruners.PRUNERS["median"] = lambda: pruners.FunctionPruner(median_of_complete())
-    elif variant == "asha":
+    if variant == "asha":
         pruners.PRUNERS["median"] = pruners.AshaPruner
     elif variant in swaps:
         samplers.SAMPLERS[samplers.DEFAULT_SAMPLER] = swaps[variant]
