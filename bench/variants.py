@@ -146,10 +146,10 @@ def main() -> None:
             "full_length_median": statistics.median(r["full_length_trials"] for r in mine),
             "best_median": statistics.median(r["best_val_accuracy"] for r in mine),
         }
-        seeds = ", ".join(f"{r['epochs']}/{r['best_val_accuracy']:.4f}" for r in mine)
+        per_seed = ", ".join(f"{r['epochs']}/{r['best_val_accuracy']:.4f}" for r in mine)
         print(
             f"| {v} | {summary[v]['epochs_median']:g} | {summary[v]['full_length_median']:g} | "
-            f"{summary[v]['best_median']:.4f} | {seeds} |"
+            f"{summary[v]['best_median']:.4f} | {per_seed} |"
         )
     import hpdeco
 

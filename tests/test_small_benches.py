@@ -28,10 +28,13 @@ def test_variants_benchmark_runs_a_variant_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "variants.json"
     done = run_bench(
         "variants.py",
-        "--variants", "asha", "--seeds", "1", "--trials", "2", "--epochs", "2",
-        "--out", str(out),
+        "--variants", "asha", "--seeds", "1", "--first-seed", "3", "--trials", "2",
+        "--epochs", "2", "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    (row,) = json.loads(out.read_text())["runs"]
-    assert (row["variant"], row["seed"]) == ("asha", 0)
+    record = json.loads(out.read_text())
+    (row,) = record["runs"]
+    assert (row["variant"], row["seed"]) == ("asha", 3)
+    # The seeds run, as numbers (the per-seed summary string once overwrote them).
+    assert record["seeds"] == [3]
     assert 2 <= row["epochs"] <= 4 and 0 < row["best_val_accuracy"] <= 1
