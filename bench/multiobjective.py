@@ -631,7 +631,8 @@ def ceiling_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| seed | no pruning: hypervolume | default pruner: saved, hypervolume | knowing the"
         " end, stopping what ends dominated: saved | ... after the default's"
-        f" {STARTUP} start-up trials | ... also what adds under 0.1%: saved, hypervolume |",
+        f" {STARTUP} start-up trials | knowing the end (no start-up), also stopping what adds"
+        " under 0.1%: saved, hypervolume |",
         "|---|---|---|---|---|---|",
     ]
     shares: dict[str, list[float]] = {"default": [], "dominated": [], "startup": [], "sliver": []}

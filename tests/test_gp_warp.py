@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,9 +81,9 @@ def test_the_transform_is_used_only_where_every_trial_has_every_parameter(
     often (bench/samplers.py's mixed and optimiser tasks), so there it is left out."""
     used: list[bool] = []
 
-    def spying(y: np.ndarray, *, power: bool = True) -> np.ndarray:
+    def spying(y: np.ndarray, *, power: bool = True, **options: Any) -> np.ndarray:
         used.append(power)
-        return _warp(y, power=power)
+        return _warp(y, power=power, **options)
 
     monkeypatch.setattr(gp_module, "_warp", spying)
     sampler = GPSampler(seed=3, n_startup_trials=5)
@@ -92,3 +93,48 @@ def test_the_transform_is_used_only_where_every_trial_has_every_parameter(
         for trial in search:
             trial.report(loss(), step=1)
     assert used and set(used) == {transformed}
+
+
+def test_stand_in_values_do_not_choose_the_exponent() -> None:
+    """Pruned, failed and running trials stand in at the worst value. The exponent is
+    fitted on the measured values alone, so a pile of stand-ins (two trials in three,
+    as under the median pruner) does not pick one that squeezes the good end."""
+    rng = np.random.default_rng(0)
+    y = rng.lognormal(sigma=1.0, size=30)
+    u = (y - y.mean()) / y.std()
+    piled = np.append(u, np.full(60, u.max()))
+    _, alone = _yeo_johnson(u)
+    _, fitted = _yeo_johnson(piled, u)
+    assert fitted == alone
+    measured = np.arange(90) < 30
+    values = np.append(y, np.full(60, y.max()))
+    with_pile = np.sort(_warp(values, measured=measured)[measured])
+    plain = np.sort(_warp(values, power=False)[measured])
+    # The best two measured values end up further apart than without the transform.
+    assert with_pile[1] - with_pile[0] > plain[1] - plain[0]
+
+
+def test_a_failed_trial_that_drew_less_does_not_turn_the_transform_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trial that fails before drawing every parameter lacks some: it says nothing
+    about the space, which stays flat for the transform."""
+    used: list[bool] = []
+
+    def spying(y: np.ndarray, *, power: bool = True, **options: Any) -> np.ndarray:
+        used.append(power)
+        return _warp(y, power=power, **options)
+
+    monkeypatch.setattr(gp_module, "_warp", spying)
+    sampler = GPSampler(seed=3, n_startup_trials=5)
+    with hpdeco.search(
+        objective="loss", store=":memory:", max_trials=10, sampler=sampler, verbose=0
+    ) as search:
+        for trial in search:
+            with trial:
+                x = hp.Float("x", 0.0, 1.0)
+                if trial.number == 1:
+                    raise RuntimeError("failed before drawing y")
+                trial.report(float(np.exp(8 * (x - 0.3) ** 2) + hp.Float("y", 0.0, 1.0)), step=1)
+    assert search.trials[1].state.name == "FAIL"
+    assert used and set(used) == {True}

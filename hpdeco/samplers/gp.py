@@ -158,10 +158,15 @@ def _choices_decide(present: np.ndarray, x: np.ndarray, cat: np.ndarray) -> bool
 _LAMBDAS = np.linspace(-3.0, 5.0, 161)
 
 
-def _warp(y: np.ndarray, *, power: bool = True) -> np.ndarray:
+def _warp(
+    y: np.ndarray, *, power: bool = True, measured: np.ndarray | None = None
+) -> np.ndarray:
     """The values as the GP models them: a long tail of bad values squashed so that it
-    does not dominate the fit, then (``power``) a Yeo-Johnson power transform, its
-    exponent by maximum likelihood, and standardised.
+    does not dominate the fit, then (``power``) a Yeo-Johnson power transform, and
+    standardised. The transform's exponent is the most likely for the ``measured`` values
+    (default: all): pruned, failed and running trials stand in at the worst value, and a
+    pile of those would pick an exponent that squeezes the good end instead (with 30
+    values and 60 such copies, an exponent near 3).
 
     The transform spreads the good end of a skewed set of values, where the search is
     decided (after Cowen-Rivers et al., "HEBO: pushing the limits of sample-efficient
@@ -170,8 +175,8 @@ def _warp(y: np.ndarray, *, power: bool = True) -> np.ndarray:
     0.18 / 0.043 (seeds 1000-1039), hartmann6 at 50 0.0015 against 0.0006, nb201-cifar10
     at 50 0.053 against 0 (1000-1019). The GP applies it only where every trial has every
     parameter: in conditional spaces it made the GP settle on a poorer branch more often
-    (``mixed``, seeds 1000-1039: 18 searches of 40 still in a branch 0.4 worse than the
-    optimum after 50 trials, against 5; ``optimiser``: 21 against 10; measured, not
+    (``mixed``, seeds 1000-1039: 18 searches of 40 still 0.3 or more above the optimum,
+    in a poorer branch, after 50 trials, against 5; ``optimiser``: 21 against 10; measured, not
     explained), and where a layer count decides what a trial draws it lowered the
     head-to-head's best accuracy (``bench/variants.py`` seeds 0-6: lower in 3, higher in
     1)."""
@@ -179,36 +184,46 @@ def _warp(y: np.ndarray, *, power: bool = True) -> np.ndarray:
     spread = float(np.percentile(y, 75) - np.percentile(y, 25)) or float(y.std()) or 1.0
     cap = median + 3 * spread
     y = np.where(y > cap, cap + np.log1p(np.maximum(y - cap, 0) / spread) * spread, y)
-    sd = float(y.std())
-    if power and sd > 0 and len(np.unique(y)) > 2:
-        y, _ = _yeo_johnson((y - y.mean()) / sd)
+    fit = y if measured is None else y[measured]
+    sd = float(fit.std()) if len(fit) else 0.0
+    if power and sd > 0 and len(np.unique(fit)) > 2:
+        u = (y - fit.mean()) / sd
+        y, _ = _yeo_johnson(u, u if measured is None else u[measured])
     mean, sd = float(y.mean()), float(y.std()) or 1.0
     return (y - mean) / sd
 
 
-def _yeo_johnson(u: np.ndarray) -> tuple[np.ndarray, float]:
+def _yeo_johnson(u: np.ndarray, fit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Yeo and Johnson's power transform of ``u`` (standardised values) and its exponent,
-    the grid's most likely under a normal model of the result (``u`` itself and 1.0 where
-    no exponent gives finite values)."""
+    the grid's most likely for the values ``fit`` (default ``u``) under a normal model of
+    the result (``u`` itself and 1.0 where no exponent gives finite values)."""
+    fit = u if fit is None else fit
+    t = _yeo_johnson_grid(u)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        fitted = t if fit is u else _yeo_johnson_grid(fit)
+        var = fitted.var(axis=1)
+        jacobian = (_LAMBDAS - 1) * float(np.sum(np.sign(fit) * np.log1p(np.abs(fit))))
+        likelihood = -0.5 * len(fit) * np.log(var) + jacobian
+    finite = np.isfinite(likelihood) & np.isfinite(t).all(axis=1)
+    if not finite.any():
+        return u, 1.0
+    best = int(np.argmax(np.where(finite, likelihood, -np.inf)))
+    return t[best], float(_LAMBDAS[best])
+
+
+def _yeo_johnson_grid(u: np.ndarray) -> np.ndarray:
+    """The transform of ``u`` at every exponent of the grid, one row each."""
     lam = _LAMBDAS[:, None]
     up, down = u >= 0, u < 0
     log_up, log_down = np.log1p(np.where(up, u, 0.0)), np.log1p(np.where(down, -u, 0.0))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # (1 + u)^lam - 1) / lam above 0, -((1 - u)^(2 - lam) - 1) / (2 - lam) below,
+        # ((1 + u)^lam - 1) / lam above 0, -((1 - u)^(2 - lam) - 1) / (2 - lam) below,
         # their limits log(1 + u) and -log(1 - u) at lam = 0 and 2.
         above = np.where(np.abs(lam) < 1e-9, log_up, np.expm1(lam * log_up) / lam)
         below = np.where(
             np.abs(2 - lam) < 1e-9, -log_down, -np.expm1((2 - lam) * log_down) / (2 - lam)
         )
-        t = np.where(up, above, below)
-        var = t.var(axis=1)
-        jacobian = (_LAMBDAS - 1) * float(np.sum(np.sign(u) * np.log1p(np.abs(u))))
-        likelihood = -0.5 * len(u) * np.log(var) + jacobian
-    likelihood[~np.isfinite(likelihood) | ~np.isfinite(t).all(axis=1)] = -np.inf
-    if not np.isfinite(likelihood).any():
-        return u, 1.0
-    best = int(np.argmax(likelihood))
-    return t[best], float(_LAMBDAS[best])
+        return np.where(up, above, below)
 
 
 class GPSampler:
@@ -309,15 +324,18 @@ class GPSampler:
             keep = set(rows[-(self.max_modelled - 1) :].tolist()) | {int(np.argmin(y))}
             rows = np.array(sorted(keep))
         x = layout.features({n: c[rows] for n, c in columns.items()})
-        # Every modelled trial has every parameter: only then does the power transform
-        # help (see _warp).
-        flat = not any(np.isnan(c[rows]).any() for c in columns.values())
+        # Every modelled COMPLETE trial has every parameter: only then does the power
+        # transform help (see _warp). (A failed trial may have stopped before drawing
+        # them all; it does not make a space conditional.)
+        measured = complete[rows]
+        flat = not any(np.isnan(c[rows][measured]).any() for c in columns.values())
         y = y[rows]
         if running:
             extra = {n: np.array([history.code(n, p) for p in running]) for n in columns}
             x = np.vstack([x, layout.features(extra)])
             y = np.append(y, [worst] * len(running))
-        return x, _warp(y, power=flat), rows, complete
+            measured = np.append(measured, np.zeros(len(running), dtype=bool))
+        return x, _warp(y, power=flat, measured=measured), rows, complete
 
     def _theta(self, history: History, layout: _Layout) -> np.ndarray:
         """The kernel's hyperparameters. Fitting them is most of a proposal's cost and they
