@@ -158,9 +158,7 @@ def _choices_decide(present: np.ndarray, x: np.ndarray, cat: np.ndarray) -> bool
 _LAMBDAS = np.linspace(-3.0, 5.0, 161)
 
 
-def _warp(
-    y: np.ndarray, *, power: bool = True, measured: np.ndarray | None = None
-) -> np.ndarray:
+def _warp(y: np.ndarray, *, power: bool = True, measured: np.ndarray | None = None) -> np.ndarray:
     """The values as the GP models them: a long tail of bad values squashed so that it
     does not dominate the fit, then (``power``) a Yeo-Johnson power transform, and
     standardised. The transform's exponent is the most likely for the ``measured`` values
