@@ -62,23 +62,29 @@ def test_degenerate_values_stay_finite(y: np.ndarray) -> None:
     assert (np.diff(z[np.argsort(y, kind="stable")]) >= 0).all()
 
 
-def _flat() -> float:
+def _flat(number: int) -> float:
     return float(np.exp(8 * (hp.Float("x", 0.0, 1.0) - 0.3) ** 2))
 
 
-def _conditional() -> float:
+def _conditional(number: int) -> float:
     x = hp.Float("x", 0.0, 1.0)
     if hp.Choice("branch", ["a", "b"]) == "a":
         return float(np.exp(8 * (x - 0.3) ** 2) + hp.Float("a_y", 0.0, 1.0))
     return float(np.exp(8 * (x - 0.6) ** 2))
 
 
-@pytest.mark.parametrize(("loss", "transformed"), [(_flat, True), (_conditional, False)])
-def test_the_transform_is_used_only_where_every_trial_has_every_parameter(
-    monkeypatch: pytest.MonkeyPatch, loss: Callable[[], float], transformed: bool
-) -> None:
-    """In a conditional space the transform made the GP settle on a poorer branch more
-    often (bench/samplers.py's mixed and optimiser tasks), so there it is left out."""
+def _flat_but_trial_1_fails_early(number: int) -> float:
+    x = hp.Float("x", 0.0, 1.0)
+    if number == 1:
+        raise RuntimeError("failed before drawing y")
+    return float(np.exp(8 * (x - 0.3) ** 2) + hp.Float("y", 0.0, 1.0))
+
+
+def _transform_used(
+    monkeypatch: pytest.MonkeyPatch, loss: Callable[[int], float]
+) -> tuple[set[bool], hpdeco.Search]:
+    """A 10-trial GP search of ``loss`` (given the trial's number; it draws its own
+    ``hp.*``): whether each of the GP's fits used the power transform, and the search."""
     used: list[bool] = []
 
     def spying(y: np.ndarray, *, power: bool = True, **options: Any) -> np.ndarray:
@@ -91,8 +97,30 @@ def test_the_transform_is_used_only_where_every_trial_has_every_parameter(
         objective="loss", store=":memory:", max_trials=10, sampler=sampler, verbose=0
     ) as search:
         for trial in search:
-            trial.report(loss(), step=1)
-    assert used and set(used) == {transformed}
+            with trial:
+                trial.report(loss(trial.number), step=1)
+    assert used, "the GP never fitted"
+    return set(used), search
+
+
+@pytest.mark.parametrize(("loss", "transformed"), [(_flat, True), (_conditional, False)])
+def test_the_transform_is_used_only_where_every_trial_has_every_parameter(
+    monkeypatch: pytest.MonkeyPatch, loss: Callable[[int], float], transformed: bool
+) -> None:
+    """In a conditional space the transform made the GP settle on a poorer branch more
+    often (bench/samplers.py's mixed and optimiser tasks), so there it is left out."""
+    used, _ = _transform_used(monkeypatch, loss)
+    assert used == {transformed}
+
+
+def test_a_failed_trial_that_drew_less_does_not_turn_the_transform_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trial that fails before drawing every parameter lacks some: it says nothing
+    about the space, which stays flat for the transform."""
+    used, search = _transform_used(monkeypatch, _flat_but_trial_1_fails_early)
+    assert search.trials[1].state.name == "FAIL"
+    assert used == {True}
 
 
 def test_stand_in_values_do_not_choose_the_exponent() -> None:
@@ -112,29 +140,3 @@ def test_stand_in_values_do_not_choose_the_exponent() -> None:
     plain = np.sort(_warp(values, power=False)[measured])
     # The best two measured values end up further apart than without the transform.
     assert with_pile[1] - with_pile[0] > plain[1] - plain[0]
-
-
-def test_a_failed_trial_that_drew_less_does_not_turn_the_transform_off(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A trial that fails before drawing every parameter lacks some: it says nothing
-    about the space, which stays flat for the transform."""
-    used: list[bool] = []
-
-    def spying(y: np.ndarray, *, power: bool = True, **options: Any) -> np.ndarray:
-        used.append(power)
-        return _warp(y, power=power, **options)
-
-    monkeypatch.setattr(gp_module, "_warp", spying)
-    sampler = GPSampler(seed=3, n_startup_trials=5)
-    with hpdeco.search(
-        objective="loss", store=":memory:", max_trials=10, sampler=sampler, verbose=0
-    ) as search:
-        for trial in search:
-            with trial:
-                x = hp.Float("x", 0.0, 1.0)
-                if trial.number == 1:
-                    raise RuntimeError("failed before drawing y")
-                trial.report(float(np.exp(8 * (x - 0.3) ** 2) + hp.Float("y", 0.0, 1.0)), step=1)
-    assert search.trials[1].state.name == "FAIL"
-    assert used and set(used) == {True}
