@@ -185,21 +185,28 @@ def _warp(y: np.ndarray, *, power: bool = True, measured: np.ndarray | None = No
     fit = y if measured is None else y[measured]
     sd = float(fit.std()) if len(fit) else 0.0
     if power and sd > 0 and len(np.unique(fit)) > 2:
-        u = (y - fit.mean()) / sd
-        y, _ = _yeo_johnson(u, u if measured is None else u[measured])
+        y, _ = _yeo_johnson((y - fit.mean()) / sd, measured)
     mean, sd = float(y.mean()), float(y.std()) or 1.0
     return (y - mean) / sd
 
 
-def _yeo_johnson(u: np.ndarray, fit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def _yeo_johnson(u: np.ndarray, measured: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Yeo and Johnson's power transform of ``u`` (standardised values) and its exponent,
-    the grid's most likely for the values ``fit`` (default ``u``) under a normal model of
-    the result (``u`` itself and 1.0 where no exponent gives finite values)."""
-    fit = u if fit is None else fit
-    t = _yeo_johnson_grid(u)
+    the grid's most likely for the ``measured`` values (default: all) under a normal model
+    of the result (``u`` itself and 1.0 where no exponent gives finite values)."""
+    lam = _LAMBDAS[:, None]
+    up, down = u >= 0, u < 0
+    log_up, log_down = np.log1p(np.where(up, u, 0.0)), np.log1p(np.where(down, -u, 0.0))
+    fit = u if measured is None else u[measured]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        fitted = t if fit is u else _yeo_johnson_grid(fit)
-        var = fitted.var(axis=1)
+        # ((1 + u)^lam - 1) / lam above 0, -((1 - u)^(2 - lam) - 1) / (2 - lam) below,
+        # their limits log(1 + u) and -log(1 - u) at lam = 0 and 2; one row per exponent.
+        above = np.where(np.abs(lam) < 1e-9, log_up, np.expm1(lam * log_up) / lam)
+        below = np.where(
+            np.abs(2 - lam) < 1e-9, -log_down, -np.expm1((2 - lam) * log_down) / (2 - lam)
+        )
+        t = np.where(up, above, below)
+        var = (t if measured is None else t[:, measured]).var(axis=1)
         jacobian = (_LAMBDAS - 1) * float(np.sum(np.sign(fit) * np.log1p(np.abs(fit))))
         likelihood = -0.5 * len(fit) * np.log(var) + jacobian
     finite = np.isfinite(likelihood) & np.isfinite(t).all(axis=1)
@@ -207,21 +214,6 @@ def _yeo_johnson(u: np.ndarray, fit: np.ndarray | None = None) -> tuple[np.ndarr
         return u, 1.0
     best = int(np.argmax(np.where(finite, likelihood, -np.inf)))
     return t[best], float(_LAMBDAS[best])
-
-
-def _yeo_johnson_grid(u: np.ndarray) -> np.ndarray:
-    """The transform of ``u`` at every exponent of the grid, one row each."""
-    lam = _LAMBDAS[:, None]
-    up, down = u >= 0, u < 0
-    log_up, log_down = np.log1p(np.where(up, u, 0.0)), np.log1p(np.where(down, -u, 0.0))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # ((1 + u)^lam - 1) / lam above 0, -((1 - u)^(2 - lam) - 1) / (2 - lam) below,
-        # their limits log(1 + u) and -log(1 - u) at lam = 0 and 2.
-        above = np.where(np.abs(lam) < 1e-9, log_up, np.expm1(lam * log_up) / lam)
-        below = np.where(
-            np.abs(2 - lam) < 1e-9, -log_down, -np.expm1((2 - lam) * log_down) / (2 - lam)
-        )
-        return np.where(up, above, below)
 
 
 class GPSampler:
@@ -308,10 +300,11 @@ class GPSampler:
 
     def _data(
         self, history: History, layout: _Layout, count: int, running: list[dict[str, Any]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The first ``count`` finished trials (at most ``max_modelled`` of them) and the
-        running ones as inputs and standardised values; the rows modelled and which of
-        them are complete."""
+        running ones as inputs and modelled values (see ``_warp``); the rows modelled,
+        which of the finished trials are complete, and which inputs each modelled row had
+        (False where it lacked the parameter)."""
         loss = np.array(history.loss[:count])
         complete = np.array(history.group[:count]) == COMPLETE
         worst = float(loss[complete].max())
@@ -322,18 +315,21 @@ class GPSampler:
             keep = set(rows[-(self.max_modelled - 1) :].tolist()) | {int(np.argmin(y))}
             rows = np.array(sorted(keep))
         x = layout.features({n: c[rows] for n, c in columns.items()})
+        present = np.ones((len(rows), layout.dims), dtype=bool)
+        for name, at in layout.slots.items():
+            present[:, at] = ~np.isnan(columns[name][rows])
         # Every modelled COMPLETE trial has every parameter: only then does the power
         # transform help (see _warp). (A failed trial may have stopped before drawing
         # them all; it does not make a space conditional.)
         measured = complete[rows]
-        flat = not any(np.isnan(c[rows][measured]).any() for c in columns.values())
+        flat = bool(present[measured].all())
         y = y[rows]
         if running:
             extra = {n: np.array([history.code(n, p) for p in running]) for n in columns}
             x = np.vstack([x, layout.features(extra)])
             y = np.append(y, [worst] * len(running))
             measured = np.append(measured, np.zeros(len(running), dtype=bool))
-        return x, _warp(y, power=flat, measured=measured), rows, complete
+        return x, _warp(y, power=flat, measured=measured), rows, complete, present
 
     def _theta(self, history: History, layout: _Layout) -> np.ndarray:
         """The kernel's hyperparameters. Fitting them is most of a proposal's cost and they
@@ -354,14 +350,14 @@ class GPSampler:
             at = n
         key = (at, tuple(history.encodings))
         if self._fitted is None or self._fitted[0] != key:
-            x, z, _, _ = self._data(history, layout, at, [])
+            x, z, *_ = self._data(history, layout, at, [])
             self._fitted = (key, _GP(x, z, layout.cat).theta)
         return self._fitted[1]
 
     def _optimise(self, history: History, running: list[dict[str, Any]], rng: Any) -> dict:
         layout = _Layout(history.encodings)
         theta = self._theta(history, layout)
-        x, z, rows, complete = self._data(history, layout, len(history.loss), running)
+        x, z, rows, complete, present = self._data(history, layout, len(history.loss), running)
         gp = _GP(x, z, layout.cat, theta)
         best = float(z[: len(rows)][complete[rows]].min())
         numeric, cat = layout.numeric, layout.cat
@@ -376,7 +372,6 @@ class GPSampler:
 
         candidates = layout.random(rng, self.n_candidates)
         free = np.ones_like(candidates, dtype=bool)  # the inputs polishing may move
-        present = self._present(history, layout, rows)
         branches = _choices_decide(present, x[: len(rows)], cat)
         if branches:
             # A space whose choices decide what is drawn: half the random points take a
@@ -440,14 +435,6 @@ class GPSampler:
                 break
             point, score = near[at], float(scores[at])
         return point, score
-
-    @staticmethod
-    def _present(history: History, layout: _Layout, rows: np.ndarray) -> np.ndarray:
-        """Which inputs each modelled trial had (False where it lacked the parameter)."""
-        out = np.ones((len(rows), layout.dims), dtype=bool)
-        for name, at in layout.slots.items():
-            out[:, at] = ~np.isnan(np.asarray(history.columns[name], dtype=float)[rows])
-        return out
 
     @staticmethod
     def _polish(
